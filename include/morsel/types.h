@@ -80,6 +80,23 @@ const char *ms_type_to_string(const ms_datatype *t, char *buf, size_t buf_size);
  * Returns false when not understood. */
 bool ms_type_parse(const char *text, ms_datatype *out);
 
+/* A closed range predicate on one column, used to prune row groups, files and partitions
+ * (never to filter rows: callers filter rows themselves). Bounds are inclusive; a missing
+ * bound is open. For integer, date32 (days) and bool columns use the int bounds; for
+ * timestamp columns the int bounds are nanoseconds since the epoch, UTC (naive timestamps
+ * are taken as UTC), whatever the column's unit; floats use the double bounds; strings and
+ * binary use the byte-string bounds, compared as unsigned bytes. */
+typedef enum ms_range_kind { MS_RANGE_INT = 0, MS_RANGE_FLOAT = 1, MS_RANGE_STRING = 2 } ms_range_kind;
+typedef struct ms_range {
+  const char *column;
+  ms_range_kind kind;
+  bool has_lo, has_hi;
+  int64_t lo_i, hi_i;
+  double lo_f, hi_f;
+  const char *lo_s, *hi_s;
+  int64_t lo_s_len, hi_s_len;
+} ms_range;
+
 /* Units per second for a time unit (1, 1e3, 1e6, 1e9). */
 int64_t ms_time_unit_per_second(ms_time_unit unit);
 const char *ms_time_unit_name(ms_time_unit unit); /* "s", "ms", "us", "ns" */
