@@ -8,6 +8,7 @@ packages=(
   libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libbrotli-dev
   libyaml-dev libsqlite3-dev libpq-dev libxxhash-dev
   postgresql python3 python3-pandas python3-numpy
+  time
 )
 
 missing=()
