@@ -1,7 +1,8 @@
 /* Datasets: one logical table over many files.
  *
  * A path is a file, a directory of files (recursively; hidden files and names starting
- * with '_' or '.' are skipped), a glob ("data/*.parquet", "data/**" style wildcards), or a
+ * with '_' or '.' are skipped), a glob ('*', '?', '[...]' within a segment, '**' across
+ * directories, e.g. data/part-?.parquet), or a
  * hive-partitioned directory whose `key=value/` folders become typed partition columns
  * (int64 when every value parses as one, else date32 for YYYY-MM-DD, else utf8;
  * `__HIVE_DEFAULT_PARTITION__` is null). Files are taken in sorted path order, which is the

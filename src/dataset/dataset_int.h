@@ -1,0 +1,50 @@
+/* Internal pieces of the dataset module shared between its files and with the CLI:
+ * path expansion (directories and globs), hive partition parsing, and reading one file of
+ * a dataset into the dataset's unified schema (so callers can stream file by file). */
+#ifndef MS_DATASET_INT_H
+#define MS_DATASET_INT_H
+
+#include "morsel/dataset.h"
+
+/* A growable list of owned strings. */
+typedef struct ms__strvec {
+  char **items;
+  int64_t n, cap;
+} ms__strvec;
+
+ms_status ms__strvec_push(ms__strvec *v, char *s); /* takes ownership; frees s on failure */
+void ms__strvec_reset(ms__strvec *v);
+void ms__strvec_sort(ms__strvec *v);
+
+/* True when the text holds a glob wildcard ('*', '?' or '['). */
+bool ms__glob_has_magic(const char *s);
+
+/* Matches one path segment against one pattern segment ('*', '?', '[...]', '[!...]'). */
+bool ms__glob_match_segment(const char *pattern, const char *name);
+
+/* True for names a directory scan skips: hidden ('.') and underscore-prefixed files. */
+bool ms__is_hidden_name(const char *name);
+
+/* Appends every regular file below dir (recursive, hidden names skipped) to out. */
+ms_status ms__list_files_recursive(ms_fs *fs, const char *dir, ms__strvec *out, ms_error *err);
+
+/* Expands a glob into the matching files (unsorted). *out_base receives the directory the
+ * pattern's literal prefix names (ms_free), the root for hive partition parsing. '**' as a
+ * whole segment matches zero or more directories; as the last segment every file below. */
+ms_status ms__glob_expand(ms_fs *fs, const char *pattern, ms__strvec *out, char **out_base,
+                          ms_error *err);
+
+/* Decodes %XX escapes in place (invalid escapes are kept as they are). */
+void ms__url_decode(char *s);
+
+/* Reads file `file` of the dataset into a table with the requested output columns (all
+ * of the dataset's fields when opts->columns is NULL), in the unified types. When the
+ * file is pruned by the ranges, *out is NULL and MS_OK is returned. Stats are added to
+ * (not reset); the pool in opts is used for decoding inside the file. */
+ms_status ms__dataset_read_file(ms_dataset *ds, int64_t file, const ms_dataset_read_options *opts,
+                                ms_table **out, ms_dataset_read_stats *stats, ms_error *err);
+
+/* Format of file i of the dataset. */
+ms_file_format ms__dataset_file_format(const ms_dataset *ds, int64_t i);
+
+#endif
