@@ -19,7 +19,8 @@
  * without an offset is an error naming the column (we do not guess a string). Rows past
  * the sample are held to the inferred type: a value that does not parse is an error
  * naming file, line and column that suggests an explicit schema; it never becomes null.
- * Explicit types may be any non-nested core type; explicit timestamps accept text with
+ * Explicit types (by column name; names the file lacks are ignored) may be any core type
+ * but null; explicit timestamps accept text with
  * or without offset (offsets are converted to UTC, naive text is taken as UTC) but reject
  * fractions finer than the unit; explicit bool also takes 0/1; binary, large_binary and
  * fixed_binary are base64 (as the writer writes them); decimals must fit without rounding.
@@ -316,12 +317,11 @@ static ms_status plan_columns(csv_plan *pl, const ms_csv_read_options *o, ms_err
   pl->n_out = n_out;
   for (int s = 0; s < o->n_schema; s++) {
     const ms_field *sf = &o->schema[s];
+    /* Entries for columns the file lacks are ignored: a dataset hands its unified schema
+     * to every file. */
     int f = sf->name ? find_name(pl, sf->name) : -1;
-    if (f < 0)
-      return ms_error_set(err, MS_ERR_NOT_FOUND, "the schema names column '%s', which the header does not have",
-                          sf->name ? sf->name : "(null)");
-    int c = pl->field_out[f];
-    if (c < 0) continue; /* not selected */
+    int c = f >= 0 ? pl->field_out[f] : -1;
+    if (c < 0) continue;
     csv_col *col = &pl->cols[c];
     if (!kind_of(&sf->type, &col->kind, &col->elem)) {
       char tb[96];
