@@ -75,6 +75,7 @@ typedef struct csv_plan {
   int64_t len;
   const char *name;
   uint8_t delim;
+  uint64_t delim_pattern; /* the delimiter in every byte */
   uint8_t special[256]; /* bytes that stop an unquoted field */
   const char *const *nulls;
   int n_nulls;
@@ -94,6 +95,20 @@ typedef struct csv_scratch {
   uint8_t *p;
   size_t cap;
 } csv_scratch;
+
+/* SWAR helpers: a word whose byte i has its top bit set where byte i of w equals b (exact
+ * for the lowest match, which is all the callers use). */
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+static inline uint64_t byte_eq(uint64_t w, uint64_t pattern) {
+  uint64_t x = w ^ pattern;
+  return (x - ONES) & ~x & HIGHS;
+}
+/* Exact per-byte flags (no borrow between bytes), for counting. */
+static inline uint64_t byte_eq_exact(uint64_t w, uint64_t pattern) {
+  uint64_t x = w ^ pattern;
+  return ~(((x & ~HIGHS) + ~HIGHS) | x) & HIGHS;
+}
 
 enum { F_MORE = 0, F_END = 1, E_UNTERMINATED = -1, E_AFTER_QUOTE = -2, E_STRAY_QUOTE = -3, E_NOMEM = -4 };
 
@@ -150,6 +165,15 @@ static inline int next_field(const csv_plan *pl, csv_scratch *sc, const uint8_t 
   const uint8_t *s = p;
   f->quoted = false;
   for (;;) {
+    /* Eight bytes at a time while no delimiter, quote, CR or LF is in sight. */
+    while (p + 8 <= end) {
+      uint64_t w;
+      memcpy(&w, p, 8);
+      uint64_t m = byte_eq(w, pl->delim_pattern) | byte_eq(w, ONES * '\n') |
+                   byte_eq(w, ONES * '\r') | byte_eq(w, ONES * '"');
+      if (m) { p += __builtin_ctzll(m) >> 3; break; }
+      p += 8;
+    }
     while (p < end && !pl->special[*p]) p++;
     if (p == end) { f->p = s; f->n = (size_t)(p - s); *pp = p; return F_END; }
     uint8_t c = *p;
@@ -437,6 +461,7 @@ static ms_status plan_build(csv_plan *pl, const uint8_t *data, int64_t len, cons
   if (d == '"' || d == '\n' || d == '\r' || d == '\0')
     return ms_error_set(err, MS_ERR_INVALID, "invalid CSV delimiter (code %d)", (int)(unsigned char)d);
   pl->delim = (uint8_t)d;
+  pl->delim_pattern = ONES * (uint8_t)d;
   pl->special[(uint8_t)d] = pl->special['\n'] = pl->special['\r'] = pl->special['"'] = 1;
   pl->nulls = o->null_values ? o->null_values : default_nulls;
   pl->n_nulls = o->null_values ? o->n_null_values : (int)(sizeof default_nulls / sizeof *default_nulls);
@@ -462,7 +487,8 @@ static ms_status plan_build(csv_plan *pl, const uint8_t *data, int64_t len, cons
 /* ---------------- chunks ---------------- */
 
 typedef struct chunk_col {
-  uint8_t *vals;  /* elem bytes per row */
+  uint8_t *vals;  /* bool bytes or K_STR/K_BIN uint32 end offsets; fixed widths go straight
+                   * into the column's final buffer */
   uint8_t *valid; /* one byte per row, NULL until the first null */
   int64_t nulls;
   uint8_t *data;  /* K_STR / K_BIN bytes */
@@ -471,7 +497,8 @@ typedef struct chunk_col {
 
 typedef struct csv_chunk {
   int64_t start, end;
-  int64_t rows, cap;
+  int64_t bound; /* records counted by the pre-scan: an upper bound (blank lines count) */
+  int64_t rows;
   chunk_col *cols;
 } csv_chunk;
 
@@ -483,9 +510,13 @@ typedef struct read_ctx {
   csv_chunk *chunks;
   int64_t n_chunks;
   csv_scratch *scratch; /* per worker */
+  ms_buffer **fixed;    /* per column: the final values buffer of fixed-width kinds */
   ms_column **out;
-  int64_t *row_base;
+  int64_t *bound_base;  /* first row of each chunk in the fixed buffers */
+  int64_t *row_base;    /* first row of each chunk in the result */
 } read_ctx;
+
+static bool direct_kind(csv_kind k) { return k != K_BOOL && k != K_STR && k != K_BIN; }
 
 static void chunk_free(csv_chunk *ck, int n_out) {
   if (!ck->cols) return;
@@ -530,20 +561,38 @@ static ms_status find_cut_task(void *vctx, int64_t k, int worker, ms_error *err)
   return MS_OK;
 }
 
-static bool chunk_grow(const csv_plan *pl, csv_chunk *ck, int64_t cap) {
-  for (int c = 0; c < pl->n_out; c++) {
-    chunk_col *cc = &ck->cols[c];
-    uint8_t *v = ms_realloc(cc->vals, (size_t)(cap * pl->cols[c].elem));
-    if (!v) return false;
-    cc->vals = v;
-    if (cc->valid) {
-      uint8_t *w = ms_realloc(cc->valid, (size_t)cap);
-      if (!w) return false;
-      cc->valid = w;
-    }
+static int64_t count_newlines(const uint8_t *p, const uint8_t *e) {
+  int64_t n = 0;
+  for (; p + 8 <= e; p += 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    /* flags to 0/1 per byte, then a multiply sums the bytes into the top byte */
+    n += (int64_t)(((byte_eq_exact(w, ONES * '\n') >> 7) * ONES) >> 56);
   }
-  ck->cap = cap;
-  return true;
+  for (; p < e; p++) n += *p == '\n';
+  return n;
+}
+
+/* Counts the records of a chunk as the parser will see them, except that blank lines
+ * count too: every line end outside quotes, plus a last record without one (and one
+ * more for an unterminated quote, which the parser reports). The parser never produces
+ * more (it checks), so this sizes every array exactly once. */
+static ms_status count_records_task(void *vctx, int64_t k, int worker, ms_error *err) {
+  read_ctx *ctx = vctx;
+  csv_chunk *ck = &ctx->chunks[k];
+  const uint8_t *p = ctx->pl->data + ck->start, *e = ctx->pl->data + ck->end;
+  if (p >= e) { ck->bound = 0; return MS_OK; }
+  int64_t n = e[-1] != '\n';
+  while (p < e) {
+    const uint8_t *q = memchr(p, '"', (size_t)(e - p));
+    n += count_newlines(p, q ? q : e);
+    if (!q) break;
+    const uint8_t *close = memchr(q + 1, '"', (size_t)(e - q - 1));
+    if (!close) { n++; break; }
+    p = close + 1;
+  }
+  ck->bound = n;
+  return MS_OK;
 }
 
 static bool data_reserve(chunk_col *cc, size_t n) {
@@ -561,9 +610,8 @@ static bool data_reserve(chunk_col *cc, size_t n) {
 enum { S_OK = 0, S_BAD = 1, S_NOMEM = 2, S_UTF8 = 3 };
 
 /* Converts one field into row `row` of a chunk column. */
-static inline int store(const csv_plan *pl, const csv_col *col, chunk_col *cc, int64_t row,
-                        int64_t cap, const csv_field *f) {
-  uint8_t *slot = cc->vals + row * col->elem;
+static inline int store(const csv_plan *pl, const csv_col *col, chunk_col *cc, uint8_t *slot,
+                        int64_t row, int64_t cap, const csv_field *f) {
   const char *s = (const char *)f->p;
   size_t n = f->n;
   if (!f->quoted && is_null(pl, f->p, n)) {
@@ -700,40 +748,54 @@ static ms_status parse_chunk_task(void *vctx, int64_t k, int worker, ms_error *e
   csv_chunk *ck = &ctx->chunks[k];
   csv_scratch *sc = &ctx->scratch[worker];
   const uint8_t *p = pl->data + ck->start, *end = pl->data + ck->end;
-  if (p >= end) return MS_OK;
-  ck->cols = ms_calloc((size_t)(pl->n_out ? pl->n_out : 1), sizeof *ck->cols);
-  if (!ck->cols) return ms_error_set(err, MS_ERR_NOMEM, "out of memory");
-  double avg = pl->sample_rows ? (double)pl->sample_bytes / (double)pl->sample_rows : 16.0;
-  if (avg < 1) avg = 1;
-  int64_t est = (int64_t)((double)(ck->end - ck->start) / avg * 1.05) + 16;
-  if (!chunk_grow(pl, ck, est)) return ms_error_set(err, MS_ERR_NOMEM, "out of memory");
+  if (p >= end || ck->bound == 0) return MS_OK;
+  const int n_out = pl->n_out;
+  ck->cols = ms_calloc((size_t)(n_out ? n_out : 1), sizeof *ck->cols);
+  uint8_t **slot0 = ms_malloc(sizeof *slot0 * (size_t)(n_out ? n_out : 1));
+  if (!ck->cols || !slot0) { ms_free(slot0); return ms_error_set(err, MS_ERR_NOMEM, "out of memory"); }
+  for (int c = 0; c < n_out; c++) {
+    const csv_col *col = &pl->cols[c];
+    if (direct_kind(col->kind)) {
+      slot0[c] = ctx->fixed[c]->data + ctx->bound_base[k] * col->elem;
+    } else {
+      ck->cols[c].vals = ms_malloc((size_t)(ck->bound * col->elem));
+      if (!ck->cols[c].vals) { ms_free(slot0); return ms_error_set(err, MS_ERR_NOMEM, "out of memory"); }
+      slot0[c] = ck->cols[c].vals;
+    }
+  }
   const int n_fields = pl->n_fields;
+  const int64_t bound = ck->bound;
+  ms_status st = MS_OK;
+  int64_t row = 0;
   while (p < end) {
     p = skip_blank(pl, p, end);
     if (p >= end) break;
-    if (ck->rows == ck->cap && !chunk_grow(pl, ck, ck->cap * 2))
-      return ms_error_set(err, MS_ERR_NOMEM, "out of memory");
+    if (row == bound) { st = ms_error_set(err, MS_ERR_INTERNAL, "CSV record count pre-scan disagrees with the parser"); break; }
     const uint8_t *rec = p;
     int fi = 0;
     for (;;) {
       csv_field f;
       const uint8_t *at = NULL;
       int r = next_field(pl, sc, &p, end, &f, &at);
-      if (r < 0) return structural_error(pl, r, at, err);
+      if (r < 0) { st = structural_error(pl, r, at, err); goto done; }
       if (fi < n_fields) {
         int c = pl->field_out[fi];
         if (c >= 0) {
-          int s = store(pl, &pl->cols[c], &ck->cols[c], ck->rows, ck->cap, &f);
-          if (s) return value_error(pl, &pl->cols[c], rec, &f, s, err);
+          const csv_col *col = &pl->cols[c];
+          int s = store(pl, col, &ck->cols[c], slot0[c] + row * col->elem, row, bound, &f);
+          if (s) { st = value_error(pl, col, rec, &f, s, err); goto done; }
         }
       }
       fi++;
       if (r == F_END) break;
     }
-    if (fi != n_fields) return count_error(pl, rec, fi, err);
-    ck->rows++;
+    if (fi != n_fields) { st = count_error(pl, rec, fi, err); break; }
+    row++;
   }
-  return MS_OK;
+done:
+  ck->rows = row;
+  ms_free(slot0);
+  return st;
 }
 
 /* ---------------- assembly ---------------- */
@@ -778,8 +840,14 @@ static ms_status assemble_task(void *vctx, int64_t c, int worker, ms_error *err)
     values = ms_buffer_create_zeroed(ms_bitmap_bytes(rows));
     if (!values) goto nomem;
   } else {
-    values = ms_buffer_create(rows * col->elem);
-    if (!values) goto nomem;
+    /* Parsed in place; close the gaps blank lines left between chunks. */
+    values = ctx->fixed[c];
+    ctx->fixed[c] = NULL;
+    for (int64_t k = 0; k < ctx->n_chunks; k++) {
+      int64_t from = ctx->bound_base[k], to = ctx->row_base[k], n = ctx->chunks[k].rows;
+      if (from != to && n)
+        memmove(values->data + to * col->elem, values->data + from * col->elem, (size_t)(n * col->elem));
+    }
     values->size = rows * col->elem;
   }
   int64_t dbase = 0;
@@ -805,8 +873,6 @@ static ms_status assemble_task(void *vctx, int64_t c, int worker, ms_error *err)
       dbase += cc->dlen;
     } else if (col->kind == K_BOOL) {
       for (int64_t i = 0; i < n; i++) if (cc->vals[i]) ms_bit_set(values->data, base + i);
-    } else if (n) {
-      memcpy(values->data + base * col->elem, cc->vals, (size_t)(n * col->elem));
     }
     /* Free as we go so peak memory stays near one copy of the column. */
     ms_free(cc->vals); ms_free(cc->valid); ms_free(cc->data);
@@ -839,7 +905,10 @@ static ms_status read_body(csv_plan *pl, const ms_csv_read_options *o, ms_table 
   ctx.row_base = ms_calloc((size_t)ctx.n_nominal + 1, sizeof *ctx.row_base);
   ctx.scratch = ms_calloc((size_t)workers, sizeof *ctx.scratch);
   ctx.out = ms_calloc((size_t)(pl->n_out ? pl->n_out : 1), sizeof *ctx.out);
-  if (!ctx.quotes || !ctx.cuts || !ctx.chunks || !ctx.row_base || !ctx.scratch || !ctx.out) {
+  ctx.fixed = ms_calloc((size_t)(pl->n_out ? pl->n_out : 1), sizeof *ctx.fixed);
+  ctx.bound_base = ms_calloc((size_t)ctx.n_nominal + 1, sizeof *ctx.bound_base);
+  if (!ctx.quotes || !ctx.cuts || !ctx.chunks || !ctx.row_base || !ctx.scratch || !ctx.out ||
+      !ctx.fixed || !ctx.bound_base) {
     st = ms_error_set(err, MS_ERR_NOMEM, "out of memory");
     goto done;
   }
@@ -867,6 +936,14 @@ static ms_status read_body(csv_plan *pl, const ms_csv_read_options *o, ms_table 
     ctx.chunks[k].end = next;
     next = start;
   }
+  st = ms_pool_run(o->pool, ctx.n_chunks, count_records_task, &ctx, err);
+  if (st) goto done;
+  for (int64_t k = 0; k < ctx.n_chunks; k++) ctx.bound_base[k + 1] = ctx.bound_base[k] + ctx.chunks[k].bound;
+  for (int c = 0; c < pl->n_out; c++) {
+    if (!direct_kind(pl->cols[c].kind)) continue;
+    ctx.fixed[c] = ms_buffer_create(ctx.bound_base[ctx.n_chunks] * pl->cols[c].elem);
+    if (!ctx.fixed[c]) { st = ms_error_set(err, MS_ERR_NOMEM, "out of memory"); goto done; }
+  }
   st = ms_pool_run(o->pool, ctx.n_chunks, parse_chunk_task, &ctx, err);
   if (st) goto done;
   for (int64_t k = 0; k < ctx.n_chunks; k++) ctx.row_base[k + 1] = ctx.row_base[k] + ctx.chunks[k].rows;
@@ -884,6 +961,10 @@ done:
   ms_free(fields);
   if (ctx.out)
     for (int c = 0; c < pl->n_out; c++) ms_column_release(ctx.out[c]);
+  if (ctx.fixed)
+    for (int c = 0; c < pl->n_out; c++) ms_buffer_release(ctx.fixed[c]);
+  ms_free(ctx.fixed);
+  ms_free(ctx.bound_base);
   if (ctx.chunks)
     for (int64_t k = 0; k < ctx.n_chunks; k++) chunk_free(&ctx.chunks[k], pl->n_out);
   if (ctx.scratch)
