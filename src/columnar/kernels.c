@@ -257,7 +257,7 @@ static ms_status gather(const ms_column *col, const int64_t *idx, int64_t n, boo
       data = buf_new(total);
       if (!data) goto oom;
       uint8_t *dst = data->data;
-      for (int64_t i = 0; i < n; i++) {
+      for (int64_t i = 0; i < n && total > 0; i++) { /* total == 0: src may be NULL */
         int64_t j = idx[i];
         if (j < 0) continue;
         int64_t len = o[j + 1] - o[j];
@@ -286,7 +286,7 @@ static ms_status gather(const ms_column *col, const int64_t *idx, int64_t n, boo
       d[0] = 0;
       for (int64_t i = 0; i < n; i++) {
         int64_t j = idx[i];
-        if (j >= 0) {
+        if (j >= 0 && total > 0) { /* total == 0: src may be NULL */
           int32_t a = o[j], len = o[j + 1] - a;
           memcpy(dst + pos, src + a, (size_t)len);
           pos += len;

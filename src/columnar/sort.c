@@ -29,6 +29,7 @@ typedef struct kv {
 } kv;
 
 typedef struct item {
+  uint64_t prefix; /* first 8 bytes, big-endian, zero-padded (strings and binary) */
   const uint8_t *p;
   int64_t len;
   int64_t row;
@@ -100,6 +101,27 @@ static kv *radix_sort(kv *a, kv *tmp, int64_t n) {
 /* ---- comparison sort ---- */
 
 typedef int (*item_cmp)(const item *x, const item *y);
+
+/* Zero padding keeps prefix order consistent with byte order: when two padded prefixes
+ * differ, the first difference is a real byte in both or a real non-zero byte against
+ * the end of the shorter string, which is the true order either way; equal prefixes fall
+ * back to the full comparison. */
+static inline uint64_t prefix_of(const uint8_t *p, int64_t len) {
+  uint8_t b[8] = {0};
+  memcpy(b, p, (size_t)(len < 8 ? len : 8));
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = (v << 8) | b[i];
+  return v;
+}
+
+static int cmp_bytes_prefixed(const item *x, const item *y) {
+  if (x->prefix != y->prefix) return x->prefix < y->prefix ? -1 : 1;
+  if (x->len <= 8 && y->len <= 8) return (x->len > y->len) - (x->len < y->len);
+  int64_t m = x->len < y->len ? x->len : y->len;
+  int c = m > 8 ? memcmp(x->p + 8, y->p + 8, (size_t)(m - 8)) : 0;
+  if (c) return c;
+  return (x->len > y->len) - (x->len < y->len);
+}
 
 static int cmp_bytes(const item *x, const item *y) {
   int64_t m = x->len < y->len ? x->len : y->len;
@@ -175,8 +197,9 @@ static ms_status sort_pass(const ms_column *col, const ms_sort_key *key, int64_t
   int64_t null_at = key->nulls_first ? 0 : n_val + n_nan;
   int64_t val_at = key->nulls_first ? n_null : 0;
   int64_t nan_at = val_at + n_val;
-  int64_t *vals = tmp + val_at;
-  if (n_null || n_nan) {
+  bool partitioned = n_null || n_nan;
+  int64_t *vals = partitioned ? tmp + val_at : perm; /* sorted in place when all are values */
+  if (partitioned) {
     int64_t a = null_at, b = val_at, c = nan_at;
     for (int64_t i = 0; i < n; i++) {
       int64_t r = perm[i];
@@ -184,8 +207,6 @@ static ms_status sort_pass(const ms_column *col, const ms_sort_key *key, int64_t
       else if (is_float && is_nan_row(col, r)) tmp[c++] = r;
       else tmp[b++] = r;
     }
-  } else {
-    memcpy(tmp, perm, (size_t)n * sizeof *perm);
   }
   if (n_val > 1) {
     if (radix_type(t->id)) {
@@ -200,27 +221,29 @@ static ms_status sort_pass(const ms_column *col, const ms_sort_key *key, int64_t
     } else {
       item *a = ms_malloc((size_t)n_val * sizeof *a), *b = ms_malloc((size_t)n_val * sizeof *b);
       if (!a || !b) { ms_free(a); ms_free(b); return MS_ERR_NOMEM; }
-      item_cmp cmp = t->id == MS_TYPE_DECIMAL128 ? cmp_decimal : cmp_bytes;
+      item_cmp cmp = t->id == MS_TYPE_DECIMAL128 ? cmp_decimal
+                     : ms_type_is_varlen(t)       ? cmp_bytes_prefixed
+                                                  : cmp_bytes;
       if (ms_type_is_varlen(t)) {
         const uint8_t *d = col->data ? col->data->data : (const uint8_t *)"";
         if (ms_type_is_large(t)) {
           const int64_t *o = (const int64_t *)col->values->data;
           for (int64_t i = 0; i < n_val; i++) {
             int64_t r = vals[i];
-            a[i] = (item){d + o[r], o[r + 1] - o[r], r};
+            a[i] = (item){prefix_of(d + o[r], o[r + 1] - o[r]), d + o[r], o[r + 1] - o[r], r};
           }
         } else {
           const int32_t *o = (const int32_t *)col->values->data;
           for (int64_t i = 0; i < n_val; i++) {
             int64_t r = vals[i];
-            a[i] = (item){d + o[r], (int64_t)o[r + 1] - o[r], r};
+            a[i] = (item){prefix_of(d + o[r], (int64_t)o[r + 1] - o[r]), d + o[r], (int64_t)o[r + 1] - o[r], r};
           }
         }
       } else {
         int64_t w = ms_type_bit_width(t) / 8;
         for (int64_t i = 0; i < n_val; i++) {
           int64_t r = vals[i];
-          a[i] = (item){col->values->data + r * w, w, r};
+          a[i] = (item){0, col->values->data + r * w, w, r};
         }
       }
       item *r = merge_sort(a, b, n_val, cmp, key->descending);
@@ -229,7 +252,7 @@ static ms_status sort_pass(const ms_column *col, const ms_sort_key *key, int64_t
       ms_free(b);
     }
   }
-  memcpy(perm, tmp, (size_t)n * sizeof *perm);
+  if (partitioned) memcpy(perm, tmp, (size_t)n * sizeof *perm);
   return MS_OK;
 }
 

@@ -576,7 +576,52 @@ static void test_table_kernels(void) {
   CHECK_EQ_INT(ms_mem_current(), base);
 }
 
-MS_TEST_MAIN(MS_TEST(test_slice), MS_TEST(test_take), MS_TEST(test_filter),
+/* A var-length column may come from a decoder with no data buffer at all (every value
+ * empty or null); kernels must not touch the missing buffer. */
+static void test_varlen_without_data(void) {
+  int64_t base = ms_mem_current();
+  ms_datatype t = ms_type(MS_TYPE_UTF8);
+  ms_buffer *offs = ms_buffer_create_zeroed(4 * 6);
+  ms_buffer *valid = ms_buffer_create_zeroed(1);
+  valid->data[0] = 0x1B; /* row 2 is null */
+  ms_column *c;
+  CHECK_OK(ms_column_from_buffers(&t, 5, -1, valid, offs, NULL, &c, NULL), NULL);
+  CHECK_EQ_INT(ms_column_null_count(c), 1);
+  int64_t idx[4] = {4, -1, 0, 2};
+  ms_column *o, *s, *cat;
+  CHECK_OK(ms_column_take(c, idx, 4, &o, NULL), NULL);
+  CHECK(!ms_column_is_null(o, 0) && ms_column_is_null(o, 1) && ms_column_is_null(o, 3));
+  int64_t len;
+  ms_column_get_bytes(o, 0, &len);
+  CHECK_EQ_INT(len, 0);
+  CHECK_OK(ms_column_slice(c, 1, 3, &s, NULL), NULL);
+  ms_column *parts[3] = {c, s, o};
+  CHECK_OK(ms_column_concat(parts, 3, &cat, NULL), NULL);
+  CHECK_EQ_INT(ms_column_length(cat), 12);
+  CHECK_EQ_INT(ms_column_null_count(cat), 1 + 1 + 2);
+  uint8_t mask[5] = {1, 0, 1, 1, 0};
+  ms_column *f;
+  CHECK_OK(ms_column_filter(c, mask, &f, NULL), NULL);
+  CHECK_EQ_INT(ms_column_length(f), 3);
+  CHECK(ms_column_equal(c, c) && !ms_column_equal(c, o));
+  ms_field fld = {"s", t, true};
+  ms_table *tab;
+  CHECK_OK(ms_table_create(&fld, &c, 1, &tab, NULL), NULL);
+  ms_sort_key key = {0, false, false};
+  int64_t *perm;
+  CHECK_OK(ms_table_sort_indices(tab, &key, 1, &perm, NULL), NULL);
+  CHECK(perm[0] == 0 && perm[1] == 1 && perm[2] == 3 && perm[3] == 4 && perm[4] == 2);
+  ms_free(perm);
+  ms_table_release(tab);
+  ms_column_release(f);
+  ms_column_release(cat);
+  ms_column_release(s);
+  ms_column_release(o);
+  ms_column_release(c);
+  CHECK_EQ_INT(ms_mem_current(), base);
+}
+
+MS_TEST_MAIN(MS_TEST(test_varlen_without_data), MS_TEST(test_slice), MS_TEST(test_take), MS_TEST(test_filter),
              MS_TEST(test_concat_equal), MS_TEST(test_float_equal_rules),
              MS_TEST(test_sort_single_key), MS_TEST(test_sort_multi_key),
              MS_TEST(test_table_kernels))
