@@ -663,8 +663,9 @@ static ms_status constant_column(const ms_datatype *type, const char *raw, int64
   return ms_column_from_buffers(type, n, 0, NULL, vals, NULL, out, err);
 }
 
-static ms_status read_one(ms_dataset *ds, const read_plan *p, int64_t fidx, ms_pool *pool,
-                          ms_table **out, ms_dataset_read_stats *stats, ms_error *err) {
+static ms_status read_one(ms_dataset *ds, const read_plan *p, int64_t fidx, const int *row_groups,
+                          int n_row_groups, ms_pool *pool, ms_table **out, ms_dataset_read_stats *stats,
+                          ms_error *err) {
   *out = NULL;
   ds_file *f = &ds->files[fidx];
   /* File pruning. */
@@ -702,13 +703,18 @@ static ms_status read_one(ms_dataset *ds, const read_plan *p, int64_t fidx, ms_p
     ms_pq_file *pq = NULL;
     st = ms_pq_open(ds->fs, f->path, &pq, err);
     if (st == MS_OK && n_names == 0) {
-      rows = ms_pq_num_rows(pq);
+      if (!row_groups) rows = ms_pq_num_rows(pq);
+      for (int g = 0; row_groups && g < n_row_groups; g++)
+        if (row_groups[g] >= 0 && row_groups[g] < ms_pq_num_row_groups(pq))
+          rows += ms_pq_row_group_num_rows(pq, row_groups[g]);
     } else if (st == MS_OK) {
       ms_pq_read_options ro = {0};
       ro.columns = names;
       ro.n_columns = n_names;
       ro.ranges = pq_ranges;
       ro.n_ranges = n_pq_ranges;
+      ro.row_groups = row_groups;
+      ro.n_row_groups = n_row_groups;
       ro.pool = pool;
       ms_pq_read_stats ps = {0};
       st = ms_pq_read(pq, &ro, &t, &ps, err);
@@ -777,15 +783,35 @@ static ms_status read_one(ms_dataset *ds, const read_plan *p, int64_t fidx, ms_p
   return st;
 }
 
+ms_status ms__dataset_file_row_groups(ms_dataset *ds, int64_t file, int64_t **out_rows, int *out_n,
+                                      ms_error *err) {
+  *out_rows = NULL;
+  *out_n = 0;
+  if (file < 0 || file >= ds->n_files) return ms_error_set(err, MS_ERR_INVALID, "no file %lld", (long long)file);
+  if (ds->files[file].format != MS_FORMAT_PARQUET) return MS_OK;
+  ms_pq_file *pq;
+  ms_status st = ms_pq_open(ds->fs, ds->files[file].path, &pq, err);
+  if (st) return st;
+  int n = ms_pq_num_row_groups(pq);
+  int64_t *rows = ms_calloc((size_t)(n > 0 ? n : 1), sizeof *rows);
+  if (!rows) { ms_pq_close(pq); return oom(err); }
+  for (int g = 0; g < n; g++) rows[g] = ms_pq_row_group_num_rows(pq, g);
+  ms_pq_close(pq);
+  *out_rows = rows;
+  *out_n = n;
+  return MS_OK;
+}
+
 ms_status ms__dataset_read_file(ms_dataset *ds, int64_t file, const ms_dataset_read_options *opts,
-                                ms_table **out, ms_dataset_read_stats *stats, ms_error *err) {
+                                const int *row_groups, int n_row_groups, ms_table **out,
+                                ms_dataset_read_stats *stats, ms_error *err) {
   *out = NULL;
   if (file < 0 || file >= ds->n_files) return ms_error_set(err, MS_ERR_INVALID, "no file %lld", (long long)file);
   read_plan p;
   ms_status st = plan_init(ds, opts, &p, err);
   if (st) return st;
   if (stats) stats->files_total++;
-  st = read_one(ds, &p, file, opts ? opts->pool : NULL, out, stats, err);
+  st = read_one(ds, &p, file, row_groups, n_row_groups, opts ? opts->pool : NULL, out, stats, err);
   plan_reset(&p);
   return st;
 }
@@ -799,7 +825,7 @@ typedef struct read_ctx {
 
 static ms_status read_task(void *ctx, int64_t task, int worker, ms_error *err) {
   read_ctx *c = ctx;
-  return read_one(c->ds, c->plan, task, NULL, &c->tables[task], &c->stats[task], err);
+  return read_one(c->ds, c->plan, task, NULL, 0, NULL, &c->tables[task], &c->stats[task], err);
 }
 
 ms_status ms_dataset_read(ms_dataset *ds, const ms_dataset_read_options *opts, ms_table **out,
@@ -820,7 +846,7 @@ ms_status ms_dataset_read(ms_dataset *ds, const ms_dataset_read_options *opts, m
       read_ctx ctx = {ds, &p, tables, fst};
       st = ms_pool_run(pool, n, read_task, &ctx, err);
     } else {
-      for (int64_t i = 0; i < n && st == MS_OK; i++) st = read_one(ds, &p, i, pool, &tables[i], &fst[i], err);
+      for (int64_t i = 0; i < n && st == MS_OK; i++) st = read_one(ds, &p, i, NULL, 0, pool, &tables[i], &fst[i], err);
     }
   }
   int64_t kept = 0;

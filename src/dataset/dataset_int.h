@@ -38,11 +38,18 @@ ms_status ms__glob_expand(ms_fs *fs, const char *pattern, ms__strvec *out, char 
 void ms__url_decode(char *s);
 
 /* Reads file `file` of the dataset into a table with the requested output columns (all
- * of the dataset's fields when opts->columns is NULL), in the unified types. When the
+ * of the dataset's fields when opts->columns is NULL), in the unified types. row_groups
+ * (NULL = all) limits a Parquet file to those row groups; CSV files ignore it. When the
  * file is pruned by the ranges, *out is NULL and MS_OK is returned. Stats are added to
  * (not reset); the pool in opts is used for decoding inside the file. */
 ms_status ms__dataset_read_file(ms_dataset *ds, int64_t file, const ms_dataset_read_options *opts,
-                                ms_table **out, ms_dataset_read_stats *stats, ms_error *err);
+                                const int *row_groups, int n_row_groups, ms_table **out,
+                                ms_dataset_read_stats *stats, ms_error *err);
+
+/* Rows per row group of file i (a new array, ms_free), so callers can stream a big file in
+ * pieces. A CSV file has no row groups: *out_n = 0 and *out_rows = NULL. */
+ms_status ms__dataset_file_row_groups(ms_dataset *ds, int64_t file, int64_t **out_rows, int *out_n,
+                                      ms_error *err);
 
 /* Format of file i of the dataset. */
 ms_file_format ms__dataset_file_format(const ms_dataset *ds, int64_t i);

@@ -1,0 +1,274 @@
+/* `morsel`: the command-line front end.
+ *
+ * One table (k_commands) is the single source of truth: dispatch, argument checking and
+ * the `morsel help` text are all driven by it. Options are `--name value`, `--name=value`
+ * or `--name` for flags, anywhere after the command. Every failure is printed as
+ * "morsel: <formatted ms_error>" on stderr; the exit status is 2 for a usage error and 1
+ * for any other failure. Commands that write files write them atomically, so a failed
+ * command leaves no partial output behind. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "morsel/alloc.h"
+
+#ifndef MORSEL_VERSION
+#define MORSEL_VERSION "0.1.0"
+#endif
+
+#define THREADS_OPT {"threads", "N", "worker threads (0 = all cores, the default)"}
+
+static const cli_opt_spec k_cat_opts[] = {
+    {"columns", "a,b", "only these columns, in this order"},
+    {"head", "N", "only the first N rows"},
+    {"format", "F", "jsonl, csv or table (default: table on a terminal, jsonl otherwise)"},
+    THREADS_OPT,
+};
+static const cli_opt_spec k_schema_opts[] = {
+    {"json", NULL, "machine-readable JSON instead of text"},
+    THREADS_OPT,
+};
+static const cli_opt_spec k_convert_opts[] = {
+    {"compression", "C", "Parquet codec: zstd (default), snappy, gzip, lz4_raw, brotli, none"},
+    {"row-group-size", "N", "rows per Parquet row group (default 1048576)"},
+    {"page-version", "1|2", "Parquet data page version (default 1)"},
+    {"no-dictionary", NULL, "disable Parquet dictionary encoding"},
+    {"delimiter", "C", "CSV delimiter for input and output (default ',' or tab for .tsv)"},
+    THREADS_OPT,
+};
+static const cli_opt_spec k_scan_opts[] = {
+    {"columns", "a,b", "only these columns"},
+    THREADS_OPT,
+};
+static const cli_opt_spec k_example_opts[] = {
+    {"out", "FILE", "output file, .parquet or .csv (required)"},
+    {"rows", "N", "number of rows (default 1000)"},
+    {"seed", "S", "random seed (default 42)"},
+};
+
+typedef struct cli_command {
+  const char *name;
+  const char *usage; /* positional arguments */
+  int min_pos, max_pos;
+  const char *summary;
+  const cli_opt_spec *opts;
+  int n_opts;
+  ms_status (*run)(const cli_args *a, ms_error *err);
+} cli_command;
+
+#define OPTS(a) a, (int)(sizeof a / sizeof a[0])
+
+static const cli_command k_commands[] = {
+    {"cat", "PATH", 1, 1, "print the rows of a file or dataset", OPTS(k_cat_opts), cli_cmd_cat},
+    {"schema", "PATH", 1, 1,
+     "print columns, types and nullability; for Parquet also row groups, statistics, "
+     "encodings and compression",
+     OPTS(k_schema_opts), cli_cmd_schema},
+    {"convert", "IN OUT", 2, 2, "convert between CSV and Parquet (by extension); IN may be a dataset",
+     OPTS(k_convert_opts), cli_cmd_convert},
+    {"scan", "PATH", 1, 1,
+     "decode a whole dataset into memory and print rows, bytes, seconds and peak memory",
+     OPTS(k_scan_opts), cli_cmd_scan},
+    {"example-data", "sample", 1, 1,
+     "write a deterministic sample feature table (customer_id, event_timestamp, created, features)",
+     OPTS(k_example_opts), cli_cmd_example_data},
+};
+#define N_COMMANDS ((int)(sizeof k_commands / sizeof k_commands[0]))
+
+static void print_command_help(FILE *out, const cli_command *c) {
+  fprintf(out, "usage: morsel %s %s [options]\n  %s\n", c->name, c->usage, c->summary);
+  for (int i = 0; i < c->n_opts; i++) {
+    char left[64];
+    snprintf(left, sizeof left, "--%s%s%s", c->opts[i].name, c->opts[i].arg ? " " : "",
+             c->opts[i].arg ? c->opts[i].arg : "");
+    fprintf(out, "    %-24s %s\n", left, c->opts[i].help);
+  }
+}
+
+static void print_help(FILE *out) {
+  fprintf(out, "morsel %s: a feature store's offline engine (Parquet and CSV tools)\n\n", MORSEL_VERSION);
+  fprintf(out, "usage: morsel COMMAND [arguments] [options]\n\ncommands:\n");
+  for (int i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-14s %s\n", k_commands[i].name, k_commands[i].summary);
+  fprintf(out, "  %-14s %s\n", "help", "this text, or `morsel help COMMAND` for a command's options");
+  fprintf(out, "\nA PATH is a file, a directory of files, a glob ('*', '?', '[...]', '**') or a "
+               "hive-partitioned directory.\n");
+  fprintf(out, "Errors are printed as \"morsel: <message>\"; exit status 1 on failure, 2 on a usage error.\n");
+}
+
+static const cli_command *find_command(const char *name) {
+  for (int i = 0; i < N_COMMANDS; i++)
+    if (strcmp(k_commands[i].name, name) == 0) return &k_commands[i];
+  return NULL;
+}
+
+/* ---------------- argument helpers ---------------- */
+
+const char *cli_opt(const cli_args *a, const char *name) {
+  for (int i = 0; i < a->n_specs; i++)
+    if (strcmp(a->specs[i].name, name) == 0) return a->values[i];
+  return NULL;
+}
+
+ms_status cli_opt_int(const cli_args *a, const char *name, int64_t lo, int64_t hi, int64_t *out,
+                      ms_error *err) {
+  const char *v = cli_opt(a, name);
+  if (!v) return MS_OK;
+  char *end;
+  errno = 0;
+  long long x = strtoll(v, &end, 10);
+  if (errno || end == v || *end || x < lo || x > hi)
+    return ms_error_set(err, MS_ERR_INVALID, "--%s wants an integer from %lld to %lld, got '%s'", name,
+                        (long long)lo, (long long)hi, v);
+  *out = x;
+  return MS_OK;
+}
+
+ms_status cli_split_list(const char *text, char ***out, int *n, ms_error *err) {
+  *out = NULL;
+  *n = 0;
+  int count = 1;
+  for (const char *p = text; *p; p++) count += *p == ',';
+  char **list = ms_calloc((size_t)count, sizeof *list);
+  if (!list) return ms_error_set(err, MS_ERR_NOMEM, "out of memory");
+  const char *p = text;
+  for (int i = 0; i < count; i++) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    list[i] = ms_strndup(p, len);
+    if (!list[i]) { cli_free_list(list, i); return ms_error_set(err, MS_ERR_NOMEM, "out of memory"); }
+    if (len == 0) {
+      cli_free_list(list, i + 1);
+      return ms_error_set(err, MS_ERR_INVALID, "empty name in the list '%s'", text);
+    }
+    p = comma ? comma + 1 : p + len;
+  }
+  *out = list;
+  *n = count;
+  return MS_OK;
+}
+
+void cli_free_list(char **list, int n) {
+  if (!list) return;
+  for (int i = 0; i < n; i++) ms_free(list[i]);
+  ms_free(list);
+}
+
+ms_status cli_make_pool(const cli_args *a, ms_pool **out, ms_error *err) {
+  int64_t threads = 0;
+  ms_status st = cli_opt_int(a, "threads", 0, 1024, &threads, err);
+  if (st) return st;
+  return ms_pool_create((int)threads, out, err);
+}
+
+/* Parses argv after the command name. Returns false (with err set) on a usage error. */
+static bool parse_args(const cli_command *c, int argc, char **argv, cli_args *a, bool *want_help,
+                       ms_error *err) {
+  memset(a, 0, sizeof *a);
+  a->specs = c->opts;
+  a->n_specs = c->n_opts;
+  bool options_done = false;
+  for (int i = 0; i < argc; i++) {
+    const char *arg = argv[i];
+    if (!options_done && strcmp(arg, "--") == 0) { options_done = true; continue; }
+    if (!options_done && (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)) {
+      *want_help = true;
+      return true;
+    }
+    if (!options_done && arg[0] == '-' && arg[1] == '-') {
+      const char *name = arg + 2;
+      const char *eq = strchr(name, '=');
+      size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+      int k = -1;
+      for (int j = 0; j < c->n_opts; j++)
+        if (strlen(c->opts[j].name) == nlen && strncmp(c->opts[j].name, name, nlen) == 0) k = j;
+      if (k < 0) {
+        ms_error_set(err, MS_ERR_INVALID, "unknown option '%.*s' for '%s' (see morsel help %s)",
+                     (int)(nlen + 2), arg, c->name, c->name);
+        return false;
+      }
+      if (!c->opts[k].arg) {
+        if (eq) {
+          ms_error_set(err, MS_ERR_INVALID, "option --%s takes no value", c->opts[k].name);
+          return false;
+        }
+        a->values[k] = "";
+      } else if (eq) {
+        a->values[k] = eq + 1;
+      } else if (i + 1 < argc) {
+        a->values[k] = argv[++i];
+      } else {
+        ms_error_set(err, MS_ERR_INVALID, "option --%s needs a value (%s)", c->opts[k].name, c->opts[k].arg);
+        return false;
+      }
+      continue;
+    }
+    if (a->n_pos >= c->max_pos) {
+      ms_error_set(err, MS_ERR_INVALID, "too many arguments for '%s': usage: morsel %s %s", c->name,
+                   c->name, c->usage);
+      return false;
+    }
+    a->pos[a->n_pos++] = arg;
+  }
+  if (a->n_pos < c->min_pos) {
+    ms_error_set(err, MS_ERR_INVALID, "missing arguments: usage: morsel %s %s", c->name, c->usage);
+    return false;
+  }
+  return true;
+}
+
+static int fail(const ms_error *err, int code) {
+  char buf[4096];
+  fflush(stdout);
+  fprintf(stderr, "morsel: %s\n", ms_error_format(err, buf, sizeof buf));
+  return code;
+}
+
+int main(int argc, char **argv) {
+  ms_error err;
+  ms_error_init(&err);
+  if (argc < 2) {
+    print_help(stderr);
+    return 2;
+  }
+  const char *name = argv[1];
+  if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+    printf("morsel %s\n", MORSEL_VERSION);
+    return 0;
+  }
+  if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+    if (argc > 2) {
+      const cli_command *c = find_command(argv[2]);
+      if (!c) {
+        ms_error_set(&err, MS_ERR_INVALID, "unknown command '%s' (see morsel help)", argv[2]);
+        return fail(&err, 2);
+      }
+      print_command_help(stdout, c);
+    } else {
+      print_help(stdout);
+    }
+    return 0;
+  }
+  const cli_command *c = find_command(name);
+  if (!c) {
+    ms_error_set(&err, MS_ERR_INVALID, "unknown command '%s' (see morsel help)", name);
+    return fail(&err, 2);
+  }
+  cli_args a;
+  bool want_help = false;
+  if (!parse_args(c, argc - 2, argv + 2, &a, &want_help, &err)) return fail(&err, 2);
+  if (want_help) {
+    print_command_help(stdout, c);
+    return 0;
+  }
+  ms_status st = c->run(&a, &err);
+  if (st == MS_OK && (fflush(stdout) != 0 || ferror(stdout))) {
+    ms_error_init(&err);
+    st = ms_error_set(&err, MS_ERR_IO, "cannot write to standard output: %s", strerror(errno));
+  }
+  if (st != MS_OK) {
+    if (err.status == MS_OK) ms_error_set(&err, st, "%s", ms_status_name(st));
+    return fail(&err, 1);
+  }
+  return 0;
+}
