@@ -85,9 +85,22 @@ static ms_status decode_levels(chunk_ctx *c, const uint8_t *p, int64_t len, bool
     ms_pq_rle_init(&d, p, len, 1);
     if (ms_pq_rle_get(&d, lv, n) != n || d.error)
       return FAIL(c, MS_ERR_CORRUPT, "definition levels end before the page's values");
-    for (int64_t i = 0; i < n; i++) {
+    int64_t i = 0, k = r0;
+    for (; i < n && (k & 7); i++, k++) {
       uint32_t v = lv[i] & 1;
-      int64_t k = r0 + i;
+      valid[k >> 3] |= (uint8_t)(v << (k & 7));
+      count += v;
+    }
+    /* Whole bytes: the chunk-local bitmap starts zeroed, so plain stores are fine. */
+    for (; i + 8 <= n; i += 8, k += 8) {
+      uint32_t b = (lv[i] & 1) | (lv[i + 1] & 1) << 1 | (lv[i + 2] & 1) << 2 | (lv[i + 3] & 1) << 3 |
+                   (lv[i + 4] & 1) << 4 | (lv[i + 5] & 1) << 5 | (lv[i + 6] & 1) << 6 |
+                   (lv[i + 7] & 1) << 7;
+      valid[k >> 3] = (uint8_t)b;
+      count += __builtin_popcount(b);
+    }
+    for (; i < n; i++, k++) {
+      uint32_t v = lv[i] & 1;
       valid[k >> 3] |= (uint8_t)(v << (k & 7));
       count += v;
     }
@@ -486,6 +499,12 @@ static ms_status page_values(chunk_ctx *c, ms_pq_encoding enc, const uint8_t *p,
   return MS_OK;
 }
 
+/* True when a page's decompressed values are byte for byte its output slice. */
+static bool direct_ok(const pq_column *col, ms_pq_encoding enc, int64_t n, int64_t nv, int64_t bytes) {
+  return enc == MS_PQ_ENC_PLAIN && nv == n && col->conv == PQ_CONV_COPY && col->phys_width > 0 &&
+         bytes == n * col->phys_width;
+}
+
 ms_status ms_pq__decode_chunk(ms_pq_file *f, int rg, const pq_column *col, pq_worker *w,
                               pq_chunk_out *out, ms_error *err) {
   const ms_pq_column_chunk *cc = &f->md.row_groups[rg].columns[col->leaf];
@@ -556,6 +575,13 @@ ms_status ms_pq__decode_chunk(ms_pq_file *f, int rg, const pq_column *col, pq_wo
       if (n < 0 || n > rows - done) return FAIL(&c, MS_ERR_CORRUPT, "data page holds more values than rows remain");
       const uint8_t *pp = page;
       int64_t pl = comp;
+      if (codec != MS_CODEC_UNCOMPRESSED && col->max_def == 0 && direct_ok(col, enc, n, n, usize)) {
+        st = ms_decompress((ms_codec)codec, page, comp, out->values + (out->row0 + done) * col->out_width,
+                           usize, err);
+        if (st) { ms_error_set_byte_offset(err, c.page_pos); return st; }
+        done += n;
+        continue;
+      }
       if (codec != MS_CODEC_UNCOMPRESSED) {
         uint8_t *buf = ms_pq__scratch(&w->page, usize);
         if (!buf) return NOMEM(&c);
@@ -604,6 +630,15 @@ ms_status ms_pq__decode_chunk(ms_pq_file *f, int rg, const pq_column *col, pq_wo
       }
       vals = page + rl + dl;
       vlen = comp - rl - dl;
+      if (dh->is_compressed && codec != MS_CODEC_UNCOMPRESSED && direct_ok(col, enc, n, nv, usize - rl - dl)) {
+        /* The values are exactly the output slice: decompress straight into it. */
+        st = ms_decompress((ms_codec)codec, vals, vlen, out->values + (out->row0 + done) * col->out_width,
+                           usize - rl - dl, err);
+        if (st) { ms_error_set_byte_offset(err, c.page_pos); return st; }
+        if (col->max_def > 0) out->null_count += n - nv;
+        done += n;
+        continue;
+      }
       if (dh->is_compressed && codec != MS_CODEC_UNCOMPRESSED) {
         int64_t ul = usize - rl - dl;
         uint8_t *buf = ms_pq__scratch(&w->page, ul);
