@@ -5,6 +5,7 @@
  * exact doubles and one IEEE multiplication or division rounds correctly (Clinger's fast
  * path). Everything else is syntax-checked here and handed to strtod_l in the "C" locale,
  * so a host program's setlocale never changes what we parse or print. */
+#include <float.h>
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
@@ -168,6 +169,28 @@ bool ms_csv_parse_f64(const char *s, size_t n, double *out) {
     *out = d.neg ? -v : v;
     return true;
   }
+#if LDBL_MANT_DIG == 64 && (defined(__x86_64__) || defined(__i386__))
+  /* Up to 19 digits and |power| <= 27: mantissa and power are exact x87 extended values,
+   * so one extended multiply/divide gives y = x rounded to 64 bits. Rounding y to double
+   * is then correct unless y sits exactly on a midpoint between two doubles (its low 11
+   * bits are 0x400): rounding is monotonic and midpoints are representable, so y is on
+   * the same side of every midpoint as the true value x. That rare case goes to strtod. */
+  if (d.fast && d.exp10 >= -27 && d.exp10 <= 27) {
+    static const long double ld_pow10[28] = {
+        1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+        1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+        1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+    long double y = (long double)d.mant;
+    y = d.exp10 < 0 ? y / ld_pow10[-d.exp10] : y * ld_pow10[d.exp10];
+    uint64_t bits;
+    memcpy(&bits, &y, 8); /* the explicit 64-bit significand */
+    if ((bits & 0x7FF) != 0x400) {
+      double v = (double)y;
+      *out = d.neg ? -v : v;
+      return true;
+    }
+  }
+#endif
   bool ok;
   *out = slow_strtod(s, n, false, &ok);
   return ok;
