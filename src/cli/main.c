@@ -27,7 +27,6 @@ static const cli_opt_spec k_cat_opts[] = {
 };
 static const cli_opt_spec k_schema_opts[] = {
     {"json", NULL, "machine-readable JSON instead of text"},
-    THREADS_OPT,
 };
 static const cli_opt_spec k_convert_opts[] = {
     {"compression", "C", "Parquet codec: zstd (default), snappy, gzip, lz4_raw, brotli, none"},

@@ -3,13 +3,14 @@
  *
  * The rules are the ones users diff against, so they are exact: integers print every
  * digit (uint64 and int64 without a detour through double); floats print the shortest
- * %.*g text that strtod/strtof reads back to the same bits, with ".0" added when that text
+ * %.*g text that strtod/strtof reads back to the same value, with ".0" added when that text
  * looks like an integer; NaN and infinities are the strings "NaN", "Infinity",
  * "-Infinity"; decimals are exact strings from the 128-bit integer; binary is base64;
  * timestamps and dates use src/formats/timeparse.h. In JSON strings, '"', '\\' and control
  * characters are escaped (\n \r \t \b \f, others \u00XX) and every byte that is not part
  * of a valid UTF-8 sequence (overlong forms, surrogates and code points past U+10FFFF
  * included) becomes U+FFFD, so the output is always valid JSON and valid UTF-8. */
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -150,8 +151,15 @@ static void render_float(cli_buf *b, double v, bool is32, cli_style style) {
     else cli_buf_puts(b, s);
     return;
   }
+  /* The shortest round-tripping text: when the value survives %.15g (%.6g for float32),
+   * that text is already the shortest (fewer digits d that round-trip would round the
+   * same way at 15, since a normal double is within 1.1e-16 relative of d, under half a
+   * unit of the 15th digit), with %g's trailing zeros stripped; otherwise 16 or 17 digits.
+   * Subnormals carry fewer digits, so for them every precision is tried from 1. */
   char buf[48];
-  for (int prec = 1; prec <= 17; prec++) {
+  bool subnormal = v != 0 && fabs(v) < (is32 ? (double)FLT_MIN : DBL_MIN);
+  int first = subnormal ? 1 : is32 ? 6 : 15;
+  for (int prec = first; prec <= (is32 ? 9 : 17); prec++) {
     snprintf(buf, sizeof buf, "%.*g", prec, v);
     if (is32 ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v) break;
   }

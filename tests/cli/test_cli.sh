@@ -82,6 +82,16 @@ run_rc "$M" cat "$T/small.csv" --format xml
 expect_eq "bad format status" "$rc" 1
 expect_eq "bad format message" "$err" "morsel: --format wants jsonl, csv or table, got 'xml'"
 
+# ---- shortest round-trip floats ----
+printf 'x\n0.30000000000000004\n1e300\n-0.0\n123456789012345680000\n2.5e-308\n2.5e-320\n' >"$T/floats.csv"
+run_rc "$M" cat "$T/floats.csv"
+expect_eq "float rendering" "$out" '{"x":0.30000000000000004}
+{"x":1e+300}
+{"x":-0.0}
+{"x":1.2345678901234568e+20}
+{"x":2.5e-308}
+{"x":2.5e-320}'
+
 # ---- delimiters: .tsv output uses tabs, --delimiter applies to CSV input and output ----
 run_rc "$M" convert "$T/small.csv" "$T/small.tsv"
 expect_eq "tsv status" "$rc" 0

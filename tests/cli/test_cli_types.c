@@ -148,7 +148,7 @@ static ms_status build(ms_table **out, ms_error *err) {
   }
   /* row 3 */
   for (int i = 0; i < N; i++) {
-    if (i == 9) ms_builder_append_f64(b[i], -1.5);
+    if (i == 9) ms_builder_append_f64(b[i], FLT_TRUE_MIN);
     else if (i == 10) ms_builder_append_f64(b[i], -INFINITY);
     else if (i == 11) ms_builder_append_bytes(b[i], "", 0);
     else ms_builder_append_null(b[i]);
@@ -182,7 +182,7 @@ static const char *k_expected_jsonl =
     "\"d\":null,\"ts_s\":null,\"ts_ms\":null,\"ts_us\":null,\"ts_ns\":null,\"ts_us_utc\":null,"
     "\"dec\":null,\"dec38\":null,\"fb\":null}\n"
     "{\"b\":null,\"i8\":null,\"i16\":null,\"i32\":null,\"i64\":null,\"u8\":null,\"u16\":null,"
-    "\"u32\":null,\"u64\":null,\"f32\":-1.5,\"f64\":\"-Infinity\",\"s\":\"\",\"bin\":null,"
+    "\"u32\":null,\"u64\":null,\"f32\":1e-45,\"f64\":\"-Infinity\",\"s\":\"\",\"bin\":null,"
     "\"d\":null,\"ts_s\":null,\"ts_ms\":null,\"ts_us\":null,\"ts_ns\":null,\"ts_us_utc\":null,"
     "\"dec\":null,\"dec38\":null,\"fb\":null}\n";
 
