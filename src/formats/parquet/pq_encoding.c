@@ -390,10 +390,18 @@ ms_status ms_pq_delta_count(const uint8_t *data, int64_t len, int64_t *out_count
 static void delta_apply(int width, uint64_t *last, uint64_t min_delta, const uint32_t *d32,
                         const uint64_t *d64, int64_t count, void *out, int64_t at) {
   if (width == 4) {
+    /* Arithmetic is modulo 2^32, so the low 32 bits of a wider delta are all that count. */
     uint32_t l = (uint32_t)*last, md = (uint32_t)min_delta, *o = (uint32_t *)out + at;
-    for (int64_t i = 0; i < count; i++) {
-      l += md + d32[i];
-      o[i] = l;
+    if (d32) {
+      for (int64_t i = 0; i < count; i++) {
+        l += md + d32[i];
+        o[i] = l;
+      }
+    } else {
+      for (int64_t i = 0; i < count; i++) {
+        l += md + (uint32_t)d64[i];
+        o[i] = l;
+      }
     }
     *last = l;
   } else {
@@ -479,10 +487,11 @@ ms_status ms_pq_delta_decode(const uint8_t *data, int64_t len, int width, void *
     p += h.mb_count;
     for (int64_t m = 0; m < h.mb_count && left > 0; m++) {
       int w = widths[m];
-      if (w > width * 8)
+      /* INT32 columns may use up to 33 bits (and writers up to 64) for deltas that span
+       * the whole int32 range: Encodings.md allows it since PARQUET-2435. */
+      if (w > 64)
         return ms_error_set(err, MS_ERR_CORRUPT,
-                            "DELTA_BINARY_PACKED miniblock bit width %d exceeds %d", w,
-                            width * 8);
+                            "DELTA_BINARY_PACKED miniblock bit width %d exceeds 64", w);
       int64_t in_mb = left < h.per_mb ? left : h.per_mb;
       int64_t full = h.per_mb * w / 8, need = (in_mb * w + 7) / 8, avail = end - p;
       if (avail < need)
