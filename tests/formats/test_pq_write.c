@@ -662,7 +662,67 @@ static void test_empty_table_and_kv(void) {
   pqfile_free(&f);
 }
 
-MS_TEST_MAIN(MS_TEST(test_required_int32_plain_bytes), MS_TEST(test_definition_levels),
+/* The same file, byte for byte, whatever the thread count. */
+static void test_thread_count_independent(void) {
+  int n = 50000;
+  int64_t *v = ms_malloc((size_t)n * sizeof *v);
+  bool *valid = ms_malloc((size_t)n);
+  CHECK(v && valid);
+  for (int i = 0; i < n; i++) { v[i] = (int64_t)(i * 2654435761u % 1000); valid[i] = i % 9 != 4; }
+  ms_field fields[3] = {{"a", ms_type(MS_TYPE_INT64), true}, {"s", ms_type(MS_TYPE_UTF8), true},
+                        {"t", ms_type_timestamp(MS_UNIT_MICRO, "UTC"), true}};
+  ms_column *cols[3] = {col_i64(v, valid, n, MS_TYPE_INT64), col_str_groups(n, 3, true),
+                        col_i64(v, NULL, n, MS_TYPE_INT64)};
+  CHECK(cols[0] && cols[1] && cols[2]);
+  ms_column_release(cols[2]);
+  ms_datatype tt = fields[2].type;
+  ms_column_builder *b;
+  CHECK(ms_column_builder_create(&tt, n, &b, NULL) == MS_OK);
+  for (int i = 0; i < n; i++) ms_builder_append_i64(b, 1700000000000000LL + v[i] * 17);
+  CHECK(ms_builder_finish(b, &cols[2], NULL) == MS_OK);
+  ms_column_builder_destroy(b);
+  ms_table *t;
+  ms_error err;
+  ms_error_init(&err);
+  CHECK_OK(ms_table_create(fields, cols, 3, &t, &err), &err);
+  for (int i = 0; i < 3; i++) ms_column_release(cols[i]);
+  uint8_t *ref = NULL;
+  int64_t ref_len = 0;
+  for (int threads = 0; threads <= 4; threads++) {
+    ms_pool *pool = NULL;
+    if (threads) CHECK_OK(ms_pool_create(threads, &pool, &err), &err);
+    ms_pq_write_options o;
+    ms_pq_write_options_init(&o);
+    o.pool = pool;
+    o.row_group_rows = 4000; /* 13 row groups: more than one batch */
+    o.page_bytes = 8192;
+    const char *path = tmp_path("threads.parquet");
+    ms_status st = ms_pq_write_table(NULL, path, t, &o, &err);
+    ms_pool_destroy(pool);
+    CHECK_OK(st, &err);
+    uint8_t *data;
+    int64_t len;
+    CHECK_OK(ms_fs_read_all(NULL, path, &data, &len, &err), &err);
+    if (!ref) {
+      ref = data;
+      ref_len = len;
+      pqfile f;
+      pqfile_load(&f, path);
+      CHECK(f.ok && f.md.n_row_groups == 13);
+      pqfile_free(&f);
+    } else {
+      bool same = len == ref_len && memcmp(data, ref, (size_t)len) == 0;
+      ms_free(data);
+      CHECK_MSG(same, "file differs with %d threads", threads);
+    }
+  }
+  ms_free(ref);
+  ms_table_release(t);
+  ms_free(v);
+  ms_free(valid);
+}
+
+MS_TEST_MAIN(MS_TEST(test_thread_count_independent), MS_TEST(test_required_int32_plain_bytes), MS_TEST(test_definition_levels),
              MS_TEST(test_dictionary_and_fallback), MS_TEST(test_row_groups_by_rows_and_bytes),
              MS_TEST(test_streaming_across_tables), MS_TEST(test_types_and_statistics),
              MS_TEST(test_atomic), MS_TEST(test_empty_table_and_kv))

@@ -49,7 +49,7 @@ typedef struct ms_pq_wopts {
 
 /* One encoded column chunk, offsets relative to its first byte. */
 typedef struct ms_pq_chunk {
-  ms_buffer *bytes;            /* pages with their headers */
+  ms_buffer *bytes;            /* pages with their headers (borrowed) */
   int64_t num_values;
   int64_t uncompressed_size;   /* headers + uncompressed page bodies */
   bool has_dictionary;         /* the chunk starts with a dictionary page */
@@ -65,9 +65,16 @@ typedef struct ms_pq_chunk {
 ms_status ms_pq_wcol_plan(const ms_field *f, bool required, ms_pq_wcol *out,
                           ms_pq_schema_element *elem, ms_error *err);
 
-/* Encodes rows [off, off + n) of col (n > 0) as one column chunk. */
+/* Per-worker scratch memory of the encoder (reused across chunks). */
+typedef struct ms_pq_wscratch ms_pq_wscratch;
+ms_pq_wscratch *ms_pq_wscratch_create(void);
+void ms_pq_wscratch_destroy(ms_pq_wscratch *s); /* NULL is allowed */
+
+/* Encodes rows [off, off + n) of col (n > 0) as one column chunk into `bytes` (emptied
+ * first; out->bytes borrows it), using scr, which no other thread may use meanwhile. */
 ms_status ms_pq_encode_chunk(const ms_pq_wcol *wc, const ms_pq_wopts *o, const ms_column *col,
-                             int64_t off, int64_t n, ms_pq_chunk *out, ms_error *err);
-void ms_pq_chunk_reset(ms_pq_chunk *c);
+                             int64_t off, int64_t n, ms_pq_wscratch *scr, ms_buffer *bytes,
+                             ms_pq_chunk *out, ms_error *err);
+void ms_pq_chunk_reset(ms_pq_chunk *c); /* frees the statistics bytes */
 
 #endif

@@ -369,20 +369,64 @@ static inline void conv_one(const ms_pq_wcol *wc, const uint8_t *src, int64_t ro
 
 typedef struct dict {
   uint32_t *slots;      /* entry index + 1, 0 = empty */
-  uint64_t mask;
-  uint64_t *hashes;     /* per entry (byte strings) */
+  uint64_t mask;        /* slots in use - 1 (0 before the first grow) */
+  uint64_t slots_cap;
+  uint64_t *hashes;     /* per entry (byte strings, FLBA) */
+  int64_t *offs;        /* start of entry i's bytes in vals */
+  int64_t ent_cap;
   ms_buffer *vals;      /* PLAIN encoding of the entries (the dictionary page body) */
-  int64_t *offs;        /* byte strings: start of entry i's bytes in vals */
-  int64_t cap_entries;
   uint32_t count;
 } dict;
 
-static void dict_free(dict *d) {
-  ms_free(d->slots);
-  ms_free(d->hashes);
-  ms_free(d->offs);
-  ms_buffer_release(d->vals);
-  memset(d, 0, sizeof *d);
+/* Per-worker scratch, reused from chunk to chunk so that steady-state encoding allocates
+ * (and page-faults) nothing. */
+struct ms_pq_wscratch {
+  ms_buffer *body, *lev, *cbuf;
+  uint32_t *idx;
+  int64_t idx_cap;
+  uint8_t *pv;
+  int64_t pv_cap;
+  dict d;
+};
+
+ms_pq_wscratch *ms_pq_wscratch_create(void) {
+  ms_pq_wscratch *s = ms_calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->body = ms_buffer_create(1 << 16);
+  s->lev = ms_buffer_create(1 << 12);
+  s->cbuf = ms_buffer_create(1 << 16);
+  s->d.vals = ms_buffer_create(1 << 14);
+  if (!s->body || !s->lev || !s->cbuf || !s->d.vals) {
+    ms_pq_wscratch_destroy(s);
+    return NULL;
+  }
+  return s;
+}
+
+void ms_pq_wscratch_destroy(ms_pq_wscratch *s) {
+  if (!s) return;
+  ms_buffer_release(s->body);
+  ms_buffer_release(s->lev);
+  ms_buffer_release(s->cbuf);
+  ms_buffer_release(s->d.vals);
+  ms_free(s->d.slots);
+  ms_free(s->d.hashes);
+  ms_free(s->d.offs);
+  ms_free(s->idx);
+  ms_free(s->pv);
+  ms_free(s);
+}
+
+/* Makes *p hold at least need elements; contents are not kept. */
+static bool ensure(void **p, int64_t *cap, int64_t need, size_t elem) {
+  if (need <= *cap) return true;
+  int64_t nc = need + need / 4 + 64;
+  void *np = ms_malloc((size_t)nc * elem);
+  if (!np) return false;
+  ms_free(*p);
+  *p = np;
+  *cap = nc;
+  return true;
 }
 
 static inline uint64_t hash64(uint64_t x) {
@@ -396,28 +440,41 @@ static uint64_t entry_hash(const dict *d, int width, uint32_t i) {
   return d->hashes[i];
 }
 
+static void dict_reset(dict *d) {
+  d->mask = 0;
+  d->count = 0;
+  d->vals->size = 0;
+}
+
+/* Doubles the slot table (1024 slots at first) and reinserts the entries. */
 static ms_status dict_grow(dict *d, int width) {
   uint64_t ncap = d->mask ? (d->mask + 1) * 2 : 1024;
-  uint32_t *ns = ms_calloc(ncap, sizeof *ns);
-  if (!ns) return MS_ERR_NOMEM;
+  if (ncap > d->slots_cap) {
+    uint32_t *ns = ms_malloc(ncap * sizeof *ns);
+    if (!ns) return MS_ERR_NOMEM;
+    ms_free(d->slots);
+    d->slots = ns;
+    d->slots_cap = ncap;
+  }
+  memset(d->slots, 0, ncap * sizeof *d->slots);
+  if (width != 4 && width != 8) {
+    int64_t need = (int64_t)(ncap / 2) + 1;
+    if (need > d->ent_cap) {
+      uint64_t *nh = ms_realloc(d->hashes, (size_t)need * sizeof *nh);
+      if (!nh) return MS_ERR_NOMEM;
+      d->hashes = nh;
+      int64_t *no = ms_realloc(d->offs, (size_t)need * sizeof *no);
+      if (!no) return MS_ERR_NOMEM;
+      d->offs = no;
+      d->ent_cap = need;
+    }
+  }
   for (uint32_t i = 0; i < d->count; i++) {
     uint64_t s = entry_hash(d, width, i) & (ncap - 1);
-    while (ns[s]) s = (s + 1) & (ncap - 1);
-    ns[s] = i + 1;
+    while (d->slots[s]) s = (s + 1) & (ncap - 1);
+    d->slots[s] = i + 1;
   }
-  ms_free(d->slots);
-  d->slots = ns;
   d->mask = ncap - 1;
-  if (width != 4 && width != 8) {
-    int64_t ncapn = (int64_t)(ncap / 2) + 1;
-    uint64_t *nh = ms_realloc(d->hashes, (size_t)ncapn * sizeof *nh);
-    if (!nh) return MS_ERR_NOMEM;
-    d->hashes = nh;
-    int64_t *no = ms_realloc(d->offs, (size_t)ncapn * sizeof *no);
-    if (!no) return MS_ERR_NOMEM;
-    d->offs = no;
-    d->cap_entries = ncapn;
-  }
   return MS_OK;
 }
 
@@ -430,14 +487,14 @@ typedef struct enc {
   const uint8_t *validity;    /* NULL when the range has no nulls */
   int64_t nulls, n_valid;
   const uint8_t *pv;          /* PLAIN values of fixed-width types / bool bits */
-  uint8_t *pv_owned;
   const uint8_t *bdata;       /* byte strings: data, offsets */
   const void *boffs;
   bool large;
   uint32_t *idx;              /* dictionary indices of values [0, k) */
   int64_t k;                  /* values dictionary-encoded */
   int64_t row_split;          /* rows before this are dictionary-encoded */
-  dict d;
+  dict *d;
+  ms_pq_wscratch *scr;
   int bw;
   ms_buffer *body, *lev, *cbuf;
   ms_pq_chunk *out;
@@ -465,10 +522,11 @@ static ms_status build_dict(enc *e) {
   const ms_pq_wcol *wc = e->wc;
   int width = wc->phys == MS_PQ_BYTE_ARRAY ? 0 : wc->width;
   int64_t limit = e->o->dictionary_limit;
-  dict *d = &e->d;
-  e->idx = ms_malloc((size_t)(e->n_valid > 0 ? e->n_valid : 1) * sizeof *e->idx);
-  d->vals = ms_buffer_create(width ? (int64_t)width * 1024 : 16384);
-  if (!e->idx || !d->vals || dict_grow(d, width)) return MS_ERR_NOMEM;
+  dict *d = e->d;
+  dict_reset(d);
+  if (!ensure((void **)&e->scr->idx, &e->scr->idx_cap, e->n_valid, sizeof *e->idx)) return MS_ERR_NOMEM;
+  e->idx = e->scr->idx;
+  if (dict_grow(d, width)) return MS_ERR_NOMEM;
   int64_t sample = e->n_valid < DICT_SAMPLE ? e->n_valid : DICT_SAMPLE;
   int64_t k = 0;
   if (width == 4 || width == 8) {
@@ -590,11 +648,11 @@ static ms_status write_dict_page(enc *e) {
   memset(&ph, 0, sizeof ph);
   ph.type = MS_PQ_PAGE_DICTIONARY;
   ph.has_dictionary_page_header = true;
-  ph.dictionary_page_header.num_values = (int32_t)e->d.count;
+  ph.dictionary_page_header.num_values = (int32_t)e->d->count;
   ph.dictionary_page_header.encoding = MS_PQ_ENC_PLAIN;
   e->out->has_dictionary = true;
   e->out->encodings |= 1u << MS_PQ_ENC_PLAIN;
-  return put_page(e, &ph, NULL, 0, e->d.vals->data, e->d.vals->size, false);
+  return put_page(e, &ph, NULL, 0, e->d->vals->data, e->d->vals->size, false);
 }
 
 /* PLAIN values [v0, v0 + nv) of rows [r0, r0 + nr) appended to buf. */
@@ -648,7 +706,12 @@ static ms_status write_data_page(enc *e, int64_t r0, int64_t nr, int64_t v0, int
         return ms_error_set(e->err, MS_ERR_NOMEM, "out of memory");
     }
   }
-  if (use_dict) {
+  const ms_pq_wcol *wc = e->wc;
+  bool direct = !use_dict && (wc->required || v2) && wc->width > 0 && wc->conv != MS_PQ_CV_NULL &&
+                wc->phys != MS_PQ_BOOLEAN;
+  if (direct) {
+    /* the body is exactly the gathered values: compress them where they are */
+  } else if (use_dict) {
     uint8_t bwb = (uint8_t)e->bw;
     if (ms_buffer_append(body, &bwb, 1) || enc_indices(e->idx + v0, nv, e->bw, body))
       return ms_error_set(e->err, MS_ERR_NOMEM, "out of memory encoding indices");
@@ -669,6 +732,7 @@ static ms_status write_data_page(enc *e, int64_t r0, int64_t nr, int64_t v0, int
     h->num_rows = (int32_t)nr;
     h->encoding = enc_kind;
     h->definition_levels_byte_length = (int32_t)lev->size;
+    if (direct) return put_page(e, &ph, lev->data, lev->size, e->pv + v0 * wc->width, nv * wc->width, true);
     return put_page(e, &ph, lev->data, lev->size, body->data, body->size, true);
   }
   ph.type = MS_PQ_PAGE_DATA;
@@ -677,6 +741,7 @@ static ms_status write_data_page(enc *e, int64_t r0, int64_t nr, int64_t v0, int
   ph.data_page_header.encoding = enc_kind;
   ph.data_page_header.definition_level_encoding = MS_PQ_ENC_RLE;
   ph.data_page_header.repetition_level_encoding = MS_PQ_ENC_RLE;
+  if (direct) return put_page(e, &ph, NULL, 0, e->pv + v0 * wc->width, nv * wc->width, false);
   return put_page(e, &ph, NULL, 0, body->data, body->size, false);
 }
 
@@ -842,8 +907,8 @@ static ms_status compute_stats(enc *e) {
   } else if (wc->phys == MS_PQ_BYTE_ARRAY) {
     int64_t row = e->off, end = e->off + e->n;
     if (e->k > 0) { /* dictionary entries stand for values [0, k) */
-      for (uint32_t i = 0; i < e->d.count; i++)
-        stat_bytes(&s, e->d.vals->data + e->d.offs[i], ld32(e->d.vals->data + e->d.offs[i] - 4));
+      for (uint32_t i = 0; i < e->d->count; i++)
+        stat_bytes(&s, e->d->vals->data + e->d->offs[i], ld32(e->d->vals->data + e->d->offs[i] - 4));
       row = e->row_split;
     }
     for (; row < end; row++) {
@@ -857,7 +922,7 @@ static ms_status compute_stats(enc *e) {
     stat_acc a, b;
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
-    stat_fixed(wc, e->d.vals->data, e->d.count, &a);
+    stat_fixed(wc, e->d->vals->data, e->d->count, &a);
     stat_fixed(wc, e->pv + e->k * wc->width, e->n_valid - e->k, &b);
     /* merge: feed the four candidates through the same comparison */
     _Alignas(16) uint8_t tmp[64];
@@ -879,7 +944,7 @@ static ms_status compute_stats(enc *e) {
       s.bmin = s.bmax = NULL;
     }
   } else if (e->k > 0) {
-    stat_fixed(wc, e->d.vals->data, e->d.count, &s);
+    stat_fixed(wc, e->d->vals->data, e->d->count, &s);
   } else {
     stat_fixed(wc, e->pv, e->n_valid, &s);
   }
@@ -909,10 +974,16 @@ static ms_status compute_stats(enc *e) {
 /* ---------------- the chunk ---------------- */
 
 void ms_pq_chunk_reset(ms_pq_chunk *c) {
-  ms_buffer_release(c->bytes);
   ms_free(c->stat_min);
   ms_free(c->stat_max);
   memset(c, 0, sizeof *c);
+}
+
+/* Scratch space for gathered values; sets e->pv to it. */
+static uint8_t *scratch_pv(enc *e, int64_t bytes) {
+  if (!ensure((void **)&e->scr->pv, &e->scr->pv_cap, bytes > 0 ? bytes : 1, 1)) return NULL;
+  e->pv = e->scr->pv;
+  return e->scr->pv;
 }
 
 /* Gathers non-null values into PLAIN form (pv). */
@@ -940,18 +1011,17 @@ static ms_status gather(enc *e) {
   if (wc->conv == MS_PQ_CV_BOOL) {
     if (!e->validity) {
       if ((e->off & 7) == 0) { e->pv = src + e->off / 8; return MS_OK; }
-      e->pv_owned = ms_malloc((size_t)(e->n + 7) / 8 + 8);
-      if (!e->pv_owned) return ms_error_set(e->err, MS_ERR_NOMEM, "out of memory");
-      copy_bits(e->pv_owned, src, e->off, e->n);
-      e->pv = e->pv_owned;
+      uint8_t *pv = scratch_pv(e, (e->n + 7) / 8 + 8);
+      if (!pv) return ms_error_set(e->err, MS_ERR_NOMEM, "out of memory");
+      copy_bits(pv, src, e->off, e->n);
       return MS_OK;
     }
-    e->pv_owned = ms_calloc((size_t)(e->n_valid + 7) / 8 + 8, 1);
-    if (!e->pv_owned) return ms_error_set(e->err, MS_ERR_NOMEM, "out of memory");
+    uint8_t *pv = scratch_pv(e, (e->n_valid + 7) / 8 + 8);
+    if (!pv) return ms_error_set(e->err, MS_ERR_NOMEM, "out of memory");
+    memset(pv, 0, (size_t)(e->n_valid + 7) / 8 + 8);
     int64_t k = 0;
     for (int64_t r = e->off; r < e->off + e->n; r++)
-      if (ms_bit_get(e->validity, r)) { if (ms_bit_get(src, r)) ms_bit_set(e->pv_owned, k); k++; }
-    e->pv = e->pv_owned;
+      if (ms_bit_get(e->validity, r)) { if (ms_bit_get(src, r)) ms_bit_set(pv, k); k++; }
     return MS_OK;
   }
   int w = wc->width;
@@ -959,10 +1029,9 @@ static ms_status gather(enc *e) {
     e->pv = src + e->off * w;
     return MS_OK;
   }
-  e->pv_owned = ms_malloc((size_t)(e->n_valid > 0 ? e->n_valid : 1) * (size_t)w);
-  if (!e->pv_owned) return ms_error_set(e->err, MS_ERR_NOMEM, "out of memory");
+  uint8_t *dst = scratch_pv(e, e->n_valid * w);
+  if (!dst) return ms_error_set(e->err, MS_ERR_NOMEM, "out of memory");
   bool overflow = false;
-  uint8_t *dst = e->pv_owned;
   if (!e->validity) {
     switch (wc->conv) { /* tight loops for the common widenings */
       case MS_PQ_CV_I8: for (int64_t i = 0; i < e->n; i++) ((int32_t *)(void *)dst)[i] = ((const int8_t *)src)[e->off + i]; break;
@@ -977,12 +1046,12 @@ static ms_status gather(enc *e) {
       if (ms_bit_get(e->validity, r)) { conv_one(wc, src, r, dst, &overflow); dst += w; }
   }
   if (overflow) return ms_error_set(e->err, MS_ERR_INVALID, "timestamp[s] value out of range for milliseconds");
-  e->pv = e->pv_owned;
   return MS_OK;
 }
 
 ms_status ms_pq_encode_chunk(const ms_pq_wcol *wc, const ms_pq_wopts *o, const ms_column *col,
-                             int64_t off, int64_t n, ms_pq_chunk *out, ms_error *err) {
+                             int64_t off, int64_t n, ms_pq_wscratch *scr, ms_buffer *bytes,
+                             ms_pq_chunk *out, ms_error *err) {
   memset(out, 0, sizeof *out);
   enc e;
   memset(&e, 0, sizeof e);
@@ -993,6 +1062,13 @@ ms_status ms_pq_encode_chunk(const ms_pq_wcol *wc, const ms_pq_wopts *o, const m
   e.n = n;
   e.out = out;
   e.err = err;
+  e.scr = scr;
+  e.d = &scr->d;
+  e.body = scr->body;
+  e.lev = scr->lev;
+  e.cbuf = scr->cbuf;
+  bytes->size = 0;
+  out->bytes = bytes;
   out->data_page_rel = -1;
   out->num_values = n;
   if (col->type.id == MS_TYPE_NULL) e.nulls = n;
@@ -1006,12 +1082,24 @@ ms_status ms_pq_encode_chunk(const ms_pq_wcol *wc, const ms_pq_wopts *o, const m
                       (long long)e.nulls);
     goto done;
   }
-  out->bytes = ms_buffer_create(1 << 16);
-  e.body = ms_buffer_create(1 << 16);
-  e.lev = ms_buffer_create(1 << 10);
-  e.cbuf = ms_buffer_create(1 << 16);
-  if (!out->bytes || !e.body || !e.lev || !e.cbuf) { st = ms_error_set(err, MS_ERR_NOMEM, "out of memory"); goto done; }
   if ((st = gather(&e))) goto done;
+  {
+    /* reserve the output once: an upper bound of the PLAIN size, compressed (virtual
+     * memory only until touched; saves regrowing copies) */
+    int64_t plain = wc->phys == MS_PQ_BOOLEAN ? (n + 7) / 8 : (int64_t)wc->width * e.n_valid;
+    if (wc->phys == MS_PQ_BYTE_ARRAY) {
+      int64_t a = e.large ? ((const int64_t *)e.boffs)[off] : ((const int32_t *)e.boffs)[off];
+      int64_t b = e.large ? ((const int64_t *)e.boffs)[off + n] : ((const int32_t *)e.boffs)[off + n];
+      plain = b - a + 4 * e.n_valid;
+    }
+    plain += n / 8 + 64;
+    int64_t pages = plain / (o->page_bytes > 0 ? o->page_bytes : 1) + 2;
+    int64_t bound = o->codec == MS_CODEC_UNCOMPRESSED ? plain : ms_compress_bound(o->codec, plain);
+    if (bound > 0 && ms_buffer_reserve(bytes, bound + pages * 128)) {
+      st = ms_error_set(err, MS_ERR_NOMEM, "out of memory");
+      goto done;
+    }
+  }
   e.row_split = off;
   if (o->dictionary && wc->phys != MS_PQ_BOOLEAN && wc->conv != MS_PQ_CV_NULL && e.n_valid > 0) {
     if (build_dict(&e)) { st = ms_error_set(err, MS_ERR_NOMEM, "out of memory building a dictionary"); goto done; }
@@ -1027,7 +1115,7 @@ ms_status ms_pq_encode_chunk(const ms_pq_wcol *wc, const ms_pq_wopts *o, const m
           if (ms_bit_get(e.validity, r) && seen++ == e.k) break;
         e.row_split = r;
       }
-      e.bw = bit_width32(e.d.count - 1);
+      e.bw = bit_width32(e.d->count - 1);
       if (e.bw < 1) e.bw = 1;
     }
   }
@@ -1038,13 +1126,9 @@ ms_status ms_pq_encode_chunk(const ms_pq_wcol *wc, const ms_pq_wopts *o, const m
   }
   if (e.row_split < off + n && (st = write_pages(&e, e.row_split, off + n, e.k, false))) goto done;
 done:
-  if (st) ms_error_set_column(err, wc->name);
-  dict_free(&e.d);
-  ms_free(e.idx);
-  ms_free(e.pv_owned);
-  ms_buffer_release(e.body);
-  ms_buffer_release(e.lev);
-  ms_buffer_release(e.cbuf);
-  if (st) ms_pq_chunk_reset(out);
+  if (st) {
+    ms_error_set_column(err, wc->name);
+    ms_pq_chunk_reset(out);
+  }
   return st;
 }

@@ -15,6 +15,7 @@
  * A column is REQUIRED when its field is not nullable (writing a null into it is an error)
  * and OPTIONAL otherwise; ms_pq_write_table marks a non-nullable field that holds nulls as
  * optional. */
+#include <pthread.h>
 #include <string.h>
 
 #include "formats/parquet/pq_write.h"
@@ -54,6 +55,10 @@ struct ms_pq_writer {
   int64_t num_rows;
   ms_pq_kv *kv;
   int n_kv;
+  ms_pq_wscratch **scr;         /* one per pool worker */
+  int n_scr;
+  ms_buffer **bufs;             /* free chunk buffers, reused across row groups */
+  int n_bufs, cap_bufs;
   ms_status failed;             /* sticky */
 };
 
@@ -102,6 +107,10 @@ static void writer_free(ms_pq_writer *w) {
     ms_free(w->kv[i].value);
   }
   ms_free(w->kv);
+  for (int i = 0; i < w->n_scr; i++) ms_pq_wscratch_destroy(w->scr[i]);
+  ms_free(w->scr);
+  for (int i = 0; i < w->n_bufs; i++) ms_buffer_release(w->bufs[i]);
+  ms_free(w->bufs);
   if (w->fields)
     for (int i = 0; i < w->n_fields; i++) ms_field_reset(&w->fields[i]);
   ms_free(w->fields);
@@ -178,6 +187,11 @@ ms_status ms_pq_writer_open(ms_fs *fs, const char *path, const ms_field *fields,
       }
     }
   }
+  w->n_scr = w->pool ? ms_pool_size(w->pool) : 1;
+  w->scr = ms_calloc((size_t)w->n_scr, sizeof *w->scr);
+  if (!w->scr) { st = ms_error_set(err, MS_ERR_NOMEM, "out of memory"); goto fail; }
+  for (int i = 0; i < w->n_scr; i++)
+    if (!(w->scr[i] = ms_pq_wscratch_create())) { st = ms_error_set(err, MS_ERR_NOMEM, "out of memory"); goto fail; }
   if ((st = ms_fs_create_writer(fs, path, &w->fw, err))) goto fail;
   if ((st = ms_writer_write(w->fw, "PAR1", 4, err))) goto fail;
   w->pos = 4;
@@ -255,34 +269,22 @@ static ms_status concat_segments(const rgroup *g, int c, ms_column **out, ms_err
 
 /* ---------------- encoding and writing row groups ---------------- */
 
+/* One batch of row groups being encoded. Tasks finish out of order; whichever task
+ * finds the next chunk in file order done takes the committer role and writes chunks
+ * while they are ready, so writing overlaps the encoding of later chunks and results do
+ * not depend on thread timing (file order is task order). */
 typedef struct batch_ctx {
   ms_pq_writer *w;
   rgroup *groups;
   int n_groups;
+  int64_t ntasks;
   ms_pq_chunk *chunks; /* n_groups * n_fields */
+  ms_buffer **bufs;    /* the output buffer of each chunk */
+  unsigned char *done;
+  int64_t next;        /* next task to commit */
+  bool committing;
+  pthread_mutex_t mu;
 } batch_ctx;
-
-static ms_status encode_task(void *ctx, int64_t task, int worker, ms_error *err) {
-  batch_ctx *b = ctx;
-  ms_pq_writer *w = b->w;
-  int g = (int)(task / w->n_fields), c = (int)(task % w->n_fields);
-  const rgroup *rg = &b->groups[g];
-  ms_status st;
-  if (rg->n_segs == 1) {
-    st = ms_pq_encode_chunk(&w->wcols[c], &w->o, rg->segs[0].t->columns[c], rg->segs[0].off,
-                            rg->rows, &b->chunks[task], err);
-  } else {
-    ms_column *col = NULL;
-    st = concat_segments(rg, c, &col, err);
-    if (!st) st = ms_pq_encode_chunk(&w->wcols[c], &w->o, col, 0, rg->rows, &b->chunks[task], err);
-    ms_column_release(col);
-  }
-  if (st) {
-    ms_error_set_row_group(err, w->n_rgs + g);
-    ms_error_set_column(err, w->fields[c].name);
-  }
-  return st;
-}
 
 static ms_status write_chunk_meta(ms_pq_writer *w, int c, ms_pq_chunk *ch, ms_pq_column_chunk *cc) {
   ms_pq_column_meta *m = &cc->meta_data;
@@ -314,53 +316,153 @@ static ms_status write_chunk_meta(ms_pq_writer *w, int c, ms_pq_chunk *ch, ms_pq
   return MS_OK;
 }
 
+static void recycle_buffer(ms_pq_writer *w, ms_buffer *buf) {
+  if (!buf) return;
+  if (w->n_bufs == w->cap_bufs) {
+    int nc = w->cap_bufs ? w->cap_bufs * 2 : 16;
+    ms_buffer **nb = ms_realloc(w->bufs, (size_t)nc * sizeof *nb);
+    if (nb) { w->bufs = nb; w->cap_bufs = nc; }
+  }
+  if (w->n_bufs < w->cap_bufs) w->bufs[w->n_bufs++] = buf;
+  else ms_buffer_release(buf);
+}
+
+/* Writes chunk t (the next in file order) and records its footer entry. Only the task
+ * holding the committer role calls it. */
+static ms_status commit_chunk(batch_ctx *b, int64_t t, ms_error *err) {
+  ms_pq_writer *w = b->w;
+  int g = (int)(t / w->n_fields), c = (int)(t % w->n_fields);
+  if (c == 0) {
+    if (w->n_rgs == w->cap_rgs) {
+      int nc = w->cap_rgs ? w->cap_rgs * 2 : 8;
+      ms_pq_row_group *nr = ms_realloc(w->rgs, (size_t)nc * sizeof *nr);
+      if (!nr) return ms_error_set(err, MS_ERR_NOMEM, "out of memory");
+      w->rgs = nr;
+      w->cap_rgs = nc;
+    }
+    ms_pq_row_group *rg = &w->rgs[w->n_rgs];
+    memset(rg, 0, sizeof *rg);
+    rg->columns = ms_calloc((size_t)w->n_fields, sizeof *rg->columns);
+    if (!rg->columns) return ms_error_set(err, MS_ERR_NOMEM, "out of memory");
+    w->n_rgs++;
+    rg->n_columns = w->n_fields;
+    rg->num_rows = b->groups[g].rows;
+    rg->has_file_offset = true;
+    rg->file_offset = w->pos;
+    rg->has_total_compressed_size = true;
+    if (w->n_rgs - 1 <= INT16_MAX) {
+      rg->has_ordinal = true;
+      rg->ordinal = (int16_t)(w->n_rgs - 1);
+    }
+    w->num_rows += rg->num_rows;
+  }
+  ms_pq_row_group *rg = &w->rgs[w->n_rgs - 1];
+  ms_pq_chunk *ch = &b->chunks[t];
+  if (write_chunk_meta(w, c, ch, &rg->columns[c])) return ms_error_set(err, MS_ERR_NOMEM, "out of memory");
+  ms_status st = ms_writer_write(w->fw, ch->bytes->data, ch->bytes->size, err);
+  if (st) return st;
+  w->pos += ch->bytes->size;
+  rg->total_byte_size += ch->uncompressed_size;
+  rg->total_compressed_size += ch->bytes->size;
+  ms_pq_chunk_reset(ch);
+  pthread_mutex_lock(&b->mu);
+  recycle_buffer(w, b->bufs[t]);
+  b->bufs[t] = NULL;
+  pthread_mutex_unlock(&b->mu);
+  return MS_OK;
+}
+
+/* Marks task t done and, unless another task is committing, commits every chunk that is
+ * next in order and done. */
+static ms_status finish_task(batch_ctx *b, int64_t t, ms_error *err) {
+  pthread_mutex_lock(&b->mu);
+  b->done[t] = 1;
+  if (b->committing) {
+    pthread_mutex_unlock(&b->mu);
+    return MS_OK;
+  }
+  b->committing = true;
+  ms_status st = MS_OK;
+  while (b->next < b->ntasks && b->done[b->next]) {
+    int64_t k = b->next;
+    pthread_mutex_unlock(&b->mu);
+    st = commit_chunk(b, k, err);
+    pthread_mutex_lock(&b->mu);
+    if (st) break;
+    b->next++;
+  }
+  b->committing = false;
+  pthread_mutex_unlock(&b->mu);
+  return st;
+}
+
+static ms_status encode_task(void *ctx, int64_t task, int worker, ms_error *err) {
+  batch_ctx *b = ctx;
+  ms_pq_writer *w = b->w;
+  int g = (int)(task / w->n_fields), c = (int)(task % w->n_fields);
+  const rgroup *rg = &b->groups[g];
+  ms_status st;
+  /* output buffers are taken when a task starts and given back when its chunk is
+   * written, so the batch holds only the chunks in flight */
+  pthread_mutex_lock(&b->mu);
+  b->bufs[task] = w->n_bufs ? w->bufs[--w->n_bufs] : ms_buffer_create(1 << 16);
+  pthread_mutex_unlock(&b->mu);
+  if (!b->bufs[task]) return ms_error_set(err, MS_ERR_NOMEM, "out of memory");
+  if (rg->n_segs == 1) {
+    st = ms_pq_encode_chunk(&w->wcols[c], &w->o, rg->segs[0].t->columns[c], rg->segs[0].off,
+                            rg->rows, w->scr[worker], b->bufs[task], &b->chunks[task], err);
+  } else {
+    ms_column *col = NULL;
+    st = concat_segments(rg, c, &col, err);
+    if (!st)
+      st = ms_pq_encode_chunk(&w->wcols[c], &w->o, col, 0, rg->rows, w->scr[worker], b->bufs[task],
+                              &b->chunks[task], err);
+    ms_column_release(col);
+  }
+  if (!st) st = finish_task(b, task, err);
+  if (st) {
+    ms_error_set_row_group(err, w->n_rgs + g);
+    if (!err || !err->column[0]) ms_error_set_column(err, w->fields[c].name);
+  }
+  return st;
+}
+
+#define MS_PQ_MAX_BATCH_GROUPS 8
+
 static ms_status encode_ready(ms_pq_writer *w, ms_error *err) {
   if (w->n_ready == 0) return MS_OK;
-  int per_batch = w->pool ? ms_pool_size(w->pool) : 1;
-  if (per_batch < 2) per_batch = 2;
   ms_status st = MS_OK;
   int done = 0;
   while (done < w->n_ready && !st) {
-    int ng = w->n_ready - done < per_batch ? w->n_ready - done : per_batch;
+    int ng = w->n_ready - done < MS_PQ_MAX_BATCH_GROUPS ? w->n_ready - done : MS_PQ_MAX_BATCH_GROUPS;
     int64_t ntasks = (int64_t)ng * w->n_fields;
-    batch_ctx b = {w, w->ready + done, ng, NULL};
-    b.chunks = ms_calloc((size_t)(ntasks ? ntasks : 1), sizeof *b.chunks);
-    if (!b.chunks) return ms_error_set(err, MS_ERR_NOMEM, "out of memory");
-    if (ntasks) st = ms_pool_run(w->pool, ntasks, encode_task, &b, err);
-    for (int g = 0; g < ng && !st; g++) {
-      if (w->n_rgs == w->cap_rgs) {
-        int nc = w->cap_rgs ? w->cap_rgs * 2 : 8;
-        ms_pq_row_group *nr = ms_realloc(w->rgs, (size_t)nc * sizeof *nr);
-        if (!nr) { st = ms_error_set(err, MS_ERR_NOMEM, "out of memory"); break; }
-        w->rgs = nr;
-        w->cap_rgs = nc;
-      }
-      ms_pq_row_group *rg = &w->rgs[w->n_rgs];
-      memset(rg, 0, sizeof *rg);
-      rg->columns = ms_calloc((size_t)(w->n_fields ? w->n_fields : 1), sizeof *rg->columns);
-      if (!rg->columns) { st = ms_error_set(err, MS_ERR_NOMEM, "out of memory"); break; }
-      w->n_rgs++;
-      rg->n_columns = w->n_fields;
-      rg->num_rows = b.groups[g].rows;
-      rg->has_file_offset = true;
-      rg->file_offset = w->pos;
-      rg->has_total_compressed_size = true;
-      if (w->n_rgs - 1 <= INT16_MAX) {
-        rg->has_ordinal = true;
-        rg->ordinal = (int16_t)(w->n_rgs - 1);
-      }
-      for (int c = 0; c < w->n_fields && !st; c++) {
-        ms_pq_chunk *ch = &b.chunks[(int64_t)g * w->n_fields + c];
-        if (write_chunk_meta(w, c, ch, &rg->columns[c])) { st = ms_error_set(err, MS_ERR_NOMEM, "out of memory"); break; }
-        if ((st = ms_writer_write(w->fw, ch->bytes->data, ch->bytes->size, err))) break;
-        w->pos += ch->bytes->size;
-        rg->total_byte_size += ch->uncompressed_size;
-        rg->total_compressed_size += ch->bytes->size;
-      }
-      w->num_rows += rg->num_rows;
+    batch_ctx b;
+    memset(&b, 0, sizeof b);
+    b.w = w;
+    b.groups = w->ready + done;
+    b.n_groups = ng;
+    b.ntasks = ntasks;
+    size_t cnt = (size_t)(ntasks ? ntasks : 1);
+    b.chunks = ms_calloc(cnt, sizeof *b.chunks);
+    b.bufs = ms_calloc(cnt, sizeof *b.bufs);
+    b.done = ms_calloc(cnt, 1);
+    if (!b.chunks || !b.bufs || !b.done) st = ms_error_set(err, MS_ERR_NOMEM, "out of memory");
+    if (ntasks && !st) {
+      pthread_mutex_init(&b.mu, NULL);
+      st = ms_pool_run(w->pool, ntasks, encode_task, &b, err);
+      pthread_mutex_destroy(&b.mu);
+      if (!st && b.next != ntasks) st = ms_error_set(err, MS_ERR_INTERNAL, "row group chunks left unwritten");
     }
-    for (int64_t t = 0; t < ntasks; t++) ms_pq_chunk_reset(&b.chunks[t]);
+    if (ntasks == 0 && !st) { /* no columns: the row groups still count */
+      for (int g = 0; g < ng; g++) w->num_rows += b.groups[g].rows;
+    }
+    for (int64_t t = 0; b.bufs && t < ntasks; t++) {
+      if (b.chunks) ms_pq_chunk_reset(&b.chunks[t]);
+      recycle_buffer(w, b.bufs[t]);
+    }
     ms_free(b.chunks);
+    ms_free(b.bufs);
+    ms_free(b.done);
     done += ng;
   }
   for (int i = 0; i < w->n_ready; i++) free_rgroup(&w->ready[i]);
@@ -452,8 +554,7 @@ ms_status ms_pq_writer_write(ms_pq_writer *w, const ms_table *table, ms_error *e
     off += take;
     if (w->pend_rows >= w->rg_rows || w->pend_bytes >= (double)w->rg_bytes) {
       if (seal_pending(w)) { st = ms_error_set(err, MS_ERR_NOMEM, "out of memory"); break; }
-      int per_batch = w->pool ? ms_pool_size(w->pool) : 1;
-      if (w->n_ready >= (per_batch < 2 ? 2 : per_batch) && (st = encode_ready(w, err))) break;
+      if (w->n_ready >= MS_PQ_MAX_BATCH_GROUPS && (st = encode_ready(w, err))) break;
     }
   }
   if (!st) st = encode_ready(w, err);
