@@ -51,6 +51,7 @@ typedef struct cli_command {
   const char *usage; /* positional arguments */
   int min_pos, max_pos;
   const char *summary;
+  const char *notes; /* extra paragraphs for `morsel help COMMAND`, or NULL */
   const cli_opt_spec *opts;
   int n_opts;
   ms_status (*run)(const cli_args *a, ms_error *err);
@@ -59,19 +60,30 @@ typedef struct cli_command {
 #define OPTS(a) a, (int)(sizeof a / sizeof a[0])
 
 static const cli_command k_commands[] = {
-    {"cat", "PATH", 1, 1, "print the rows of a file or dataset", OPTS(k_cat_opts), cli_cmd_cat},
+    {"cat", "PATH", 1, 1, "print the rows of a file or dataset",
+     "jsonl: one object per row, keys in schema order; integers exact; floats in the shortest form\n"
+     "that reads back to the same value; NaN, Infinity, -Infinity as strings; timestamps ISO-8601\n"
+     "with every digit of the unit and Z when the column has a time zone; dates YYYY-MM-DD;\n"
+     "decimals as exact strings; binary as base64; invalid UTF-8 replaced by U+FFFD; null as null.\n"
+     "csv: RFC 4180, null as an empty field, an empty string as \"\".\n"
+     "table: aligned to the first 100 rows, cells cut at 40 characters.",
+     OPTS(k_cat_opts), cli_cmd_cat},
     {"schema", "PATH", 1, 1,
      "print columns, types and nullability; for Parquet also row groups, statistics, "
      "encodings and compression",
-     OPTS(k_schema_opts), cli_cmd_schema},
+     NULL, OPTS(k_schema_opts), cli_cmd_schema},
     {"convert", "IN OUT", 2, 2, "convert between CSV and Parquet (by extension); IN may be a dataset",
+     "OUT is written under a temporary name and renamed when complete: on failure nothing is left.",
      OPTS(k_convert_opts), cli_cmd_convert},
     {"scan", "PATH", 1, 1,
      "decode a whole dataset into memory and print rows, bytes, seconds and peak memory",
+     "prints one line: rows=N bytes=B seconds=S peak_bytes=P threads=T, where bytes is the size of\n"
+     "the decoded buffers, seconds the wall time of the decode (not of opening the dataset) and\n"
+     "peak_bytes the high-water mark of morsel's allocations during the decode.",
      OPTS(k_scan_opts), cli_cmd_scan},
     {"example-data", "sample", 1, 1,
      "write a deterministic sample feature table (customer_id, event_timestamp, created, features)",
-     OPTS(k_example_opts), cli_cmd_example_data},
+     NULL, OPTS(k_example_opts), cli_cmd_example_data},
 };
 #define N_COMMANDS ((int)(sizeof k_commands / sizeof k_commands[0]))
 
@@ -83,6 +95,7 @@ static void print_command_help(FILE *out, const cli_command *c) {
              c->opts[i].arg ? c->opts[i].arg : "");
     fprintf(out, "    %-24s %s\n", left, c->opts[i].help);
   }
+  if (c->notes) fprintf(out, "\n%s\n", c->notes);
 }
 
 static void print_help(FILE *out) {

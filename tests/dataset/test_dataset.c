@@ -334,8 +334,9 @@ static void test_csv_unification(void) {
   ms_table_release(t);
 }
 
-static ms_status write_pq_i64(const char *rel, const char *name, int64_t n, int64_t rg_rows, ms_error *err) {
-  ms_datatype ty = ms_type(MS_TYPE_INT64);
+static ms_status write_pq_int(const char *rel, const char *name, ms_type_id id, int64_t n, int64_t rg_rows,
+                              ms_error *err) {
+  ms_datatype ty = ms_type(id);
   ms_column_builder *b;
   ms_status st = ms_column_builder_create(&ty, n, &b, err);
   if (st) return st;
@@ -355,6 +356,10 @@ static ms_status write_pq_i64(const char *rel, const char *name, int64_t n, int6
   st = ms_pq_write_table(NULL, path_of(rel), t, &wo, err);
   ms_table_release(t);
   return st;
+}
+
+static ms_status write_pq_i64(const char *rel, const char *name, int64_t n, int64_t rg_rows, ms_error *err) {
+  return write_pq_int(rel, name, MS_TYPE_INT64, n, rg_rows, err);
 }
 
 static ms_status write_pq_str(const char *rel, const char *name, ms_error *err) {
@@ -395,6 +400,19 @@ static void test_parquet_conflicts_and_row_groups(void) {
   CHECK_OK(write_pq_str("conf2/b.parquet", "x", &err), &err);
   ms_error_init(&err);
   CHECK_EQ_INT(ms_dataset_open(NULL, path_of("conf2"), NULL, &ds, &err), MS_ERR_TYPE);
+
+  /* int32 and int64 do not widen silently either. */
+  mkdir(path_of("conf3"), 0777);
+  CHECK_OK(write_pq_int("conf3/a.parquet", "n", MS_TYPE_INT32, 3, 1000, &err), &err);
+  CHECK_OK(write_pq_int("conf3/b.parquet", "n", MS_TYPE_INT64, 3, 1000, &err), &err);
+  ms_error_init(&err);
+  CHECK_EQ_INT(ms_dataset_open(NULL, path_of("conf3"), NULL, &ds, &err), MS_ERR_TYPE);
+  CHECK_STR(err.column, "n");
+  CHECK(strstr(err.message, "int32 in ") && strstr(err.message, "int64 in "));
+  char formatted[2048];
+  ms_error_format(&err, formatted, sizeof formatted);
+  CHECK_MSG(strstr(formatted, "conf3/b.parquet: column 'n': conflicting types across files: int32 in "),
+            "%s", formatted);
 
   /* Row-group pruning reaches the Parquet reader; missing columns read as nulls. */
   mkdir(path_of("rg"), 0777);
