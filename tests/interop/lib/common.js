@@ -52,7 +52,9 @@ function morsel(args, opts = {}) {
 function morselOk(args, opts = {}) {
   const r = morsel(args, opts);
   if (r.status !== 0) {
-    throw new Error(`morsel ${args.join(' ')} failed (status ${r.status}${r.signal ? ', signal ' + r.signal : ''}):\n${(r.stderr || '').slice(0, 4000)}`);
+    const e = new Error(`morsel ${args.join(' ')} failed (status ${r.status}${r.signal ? ', signal ' + r.signal : ''}):\n${(r.stderr || '').trim().slice(0, 4000)}`);
+    e.plain = true; // the message says it all; no stack trace
+    throw e;
   }
   return r.stdout;
 }
@@ -83,7 +85,7 @@ class Report {
       const msg = await fn();
       if (msg) this.fail(what, msg); else this.ok(what);
     } catch (e) {
-      this.fail(what, e && e.stack ? e.stack : e);
+      this.fail(what, e && e.stack && !e.plain ? e.stack : (e && e.message) || e);
     }
   }
   finish() {
