@@ -88,8 +88,12 @@ static void stat_value(cli_buf *b, const ms_field *field, int physical, const ui
       break;
     case MS_PQ_INT96:
       if (len == 12 && t->id == MS_TYPE_TIMESTAMP && t->unit == MS_UNIT_NANO) {
-        int64_t nanos = (int64_t)le64(p), jd = (int32_t)le32(p + 8);
-        st = ms_builder_append_i64(bld, (jd - 2440588) * 86400LL * 1000000000LL + nanos);
+        int64_t nanos = (int64_t)le64(p), jd = (int32_t)le32(p + 8), ns;
+        /* Julian day and nanoseconds of the day; statistics are untrusted, so overflow
+         * falls back to hex. */
+        if (!__builtin_mul_overflow(jd - 2440588, 86400LL * 1000000000LL, &ns) &&
+            !__builtin_add_overflow(ns, nanos, &ns))
+          st = ms_builder_append_i64(bld, ns);
       }
       break;
     case MS_PQ_FLOAT:
