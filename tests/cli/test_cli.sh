@@ -189,28 +189,6 @@ expect_eq "convert half-corrupt dataset status" "$rc" 1
 left=$(ls -A "$T/out")
 expect_eq "nothing left in the output directory" "$left" ""
 
-# ---- corrupt input never crashes: truncations and byte flips give exit 0 or a clean 1 ----
-"$M" example-data sample --out "$T/c.parquet" --rows 300 --seed 3
-size=$(stat -c %s "$T/c.parquet")
-i=0
-for cut in 0 3 4 8 100 $((size / 3)) $((size / 2)) $((size - 9)) $((size - 8)) $((size - 5)) $((size - 1)); do
-  head -c "$cut" "$T/c.parquet" >"$T/m$i.parquet"
-  i=$((i + 1))
-done
-for off in 4 20 60 200 $((size / 4)) $((size / 2)) $((size - 200)) $((size - 100)) $((size - 40)) $((size - 12)) $((size - 9)); do
-  cp "$T/c.parquet" "$T/m$i.parquet"
-  printf '\xff\x7f\x00\x80' | dd of="$T/m$i.parquet" bs=1 seek="$off" conv=notrunc status=none
-  i=$((i + 1))
-done
-for f in "$T"/m*.parquet; do
-  for cmd in "cat" "schema --json"; do
-    run_rc "$M" $cmd "$f"
-    if [ $rc -ne 0 ] && { [ $rc -ne 1 ] || [[ $err != "morsel: "* ]]; }; then
-      fail "$cmd on mutated $(basename "$f"): status $rc, stderr: ${err:0:300}"
-    fi
-  done
-done
-
 # ---- scan ----
 run_rc "$M" scan "$T/s.parquet" --threads 2
 [[ $out =~ ^rows=2000\ bytes=[0-9]+\ seconds=[0-9]+\.[0-9]{3}\ peak_bytes=[0-9]+\ threads=2$ ]] || fail "scan line: $out"
