@@ -383,6 +383,7 @@ static ms_status resolve_files(ms_dataset *ds, const char *path, ms_file_format 
   ms_error sub;
   ms_error_init(&sub);
   ms_status st = ms_fs_stat(ds->fs, path, &info, &sub);
+  bool is_glob = false;
   if (st == MS_OK) {
     bool is_dir = info.is_dir;
     ms_free(info.path);
@@ -397,6 +398,7 @@ static ms_status resolve_files(ms_dataset *ds, const char *path, ms_file_format 
     if (!*base) return oom(err);
     st = ms__list_files_recursive(ds->fs, path, files, err);
   } else if (st == MS_ERR_NOT_FOUND && ms__glob_has_magic(path)) {
+    is_glob = true;
     st = ms__glob_expand(ds->fs, path, files, base, err);
     if (st == MS_OK && files->n == 0) {
       ms_error_set_file(err, path);
@@ -418,8 +420,8 @@ static ms_status resolve_files(ms_dataset *ds, const char *path, ms_file_format 
   }
   if (files->n == 0) {
     ms_error_set_file(err, path);
-    return ms_error_set(err, MS_ERR_NOT_FOUND,
-                        "no data files (.parquet, .pq, .parq, .csv, .tsv, .txt) in the directory");
+    return ms_error_set(err, MS_ERR_NOT_FOUND, "no data files (.parquet, .pq, .parq, .csv, .tsv, .txt) %s",
+                        is_glob ? "match the pattern" : "in the directory");
   }
   return MS_OK;
 }
