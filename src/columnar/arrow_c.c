@@ -337,14 +337,19 @@ static ms_status import_moved(const struct ArrowSchema *schema, struct ArrowArra
     goto done;
   }
   int64_t offset = a->offset;
-  if (length < 0 || offset < 0 || extra_offset < 0 || offset > INT64_MAX / 4 ||
-      extra_offset > INT64_MAX / 4 || length > INT64_MAX / 4 ||
+  const int64_t lim = (int64_t)1 << 56; /* keeps every size computation below in range */
+  if (length < 0 || offset < 0 || extra_offset < 0 || offset > lim || extra_offset > lim ||
+      length > lim ||
       (type.id != MS_TYPE_NULL && (a->n_buffers < 1 || !a->buffers))) {
     st = ms_error_set(err, MS_ERR_INVALID, "Arrow array with bad length/offset/buffers");
     goto done;
   }
   offset += extra_offset;
   int64_t total = offset + length;
+  if (type.id == MS_TYPE_FIXED_BINARY && total > INT64_MAX / type.byte_width) {
+    st = ms_error_set(err, MS_ERR_LIMIT, "Arrow fixed-size binary array too large");
+    goto done;
+  }
   int64_t want_buffers = type.id == MS_TYPE_NULL ? 0 : ms_type_is_varlen(&type) ? 3 : 2;
   if (type.id != MS_TYPE_NULL && a->n_buffers != want_buffers) {
     st = ms_error_set(err, MS_ERR_INVALID, "Arrow array of format '%s' has %lld buffers, expected %lld",
