@@ -227,9 +227,10 @@ static ms_status concat_segments(const rgroup *g, int c, ms_column **out, ms_err
   if (varlen && !large && data_bytes > INT32_MAX)
     return ms_error_set(err, MS_ERR_LIMIT, "row group string data exceeds 2 GiB in a 32-bit offset column");
   ms_buffer *validity = any_null ? ms_buffer_create_zeroed(ms_bitmap_bytes(total)) : NULL;
-  ms_buffer *values = varlen ? ms_buffer_create_zeroed((total + 1) * (large ? 8 : 4))
-                    : bits == 1 ? ms_buffer_create_zeroed(ms_bitmap_bytes(total))
-                                : ms_buffer_create_zeroed(total * (bits / 8));
+  /* every byte of offsets and fixed-width values is written below; bits are set one by one */
+  int64_t vbytes = varlen ? (total + 1) * (large ? 8 : 4) : bits == 1 ? ms_bitmap_bytes(total) : total * (bits / 8);
+  ms_buffer *values = bits == 1 ? ms_buffer_create_zeroed(vbytes) : ms_buffer_create(vbytes);
+  if (values) values->size = vbytes;
   ms_buffer *data = varlen ? ms_buffer_create(data_bytes) : NULL;
   if ((any_null && !validity) || !values || (varlen && !data)) {
     ms_buffer_release(validity);
@@ -511,8 +512,16 @@ static double table_bytes_per_row(const ms_table *t) {
   double total = 0;
   for (int c = 0; c < t->n_columns; c++) {
     const ms_column *col = t->columns[c];
-    if (col->values) total += (double)col->values->size;
-    if (col->data) total += (double)col->data->size;
+    if (ms_type_is_varlen(&col->type)) {
+      /* bytes between the first and last offset: a sliced column shares a larger buffer */
+      int64_t n = col->length, a, b;
+      if (ms_type_is_large(&col->type)) { a = ((const int64_t *)col->values->data)[0]; b = ((const int64_t *)col->values->data)[n]; }
+      else { a = ((const int32_t *)col->values->data)[0]; b = ((const int32_t *)col->values->data)[n]; }
+      total += (double)(b - a) + 4.0 * (double)n;
+    } else if (col->values) {
+      int bits = ms_type_bit_width(&col->type);
+      total += (double)col->length * bits / 8.0;
+    }
   }
   return total / (double)t->n_rows;
 }
