@@ -474,6 +474,14 @@ static ms_status read_dictionary(chunk_ctx *c, const ms_pq_page_header *h, const
     }
     c->dict.offsets = offs;
     c->dict.values = vals;
+    /* Size the chunk's string buffer from the dictionary's mean length so that gathers
+     * rarely regrow it (each regrowth copies everything decoded so far). */
+    ms_buffer *data = c->out->data;
+    if (data && n > 0) {
+      int64_t want = data->size + c->out->rows * ((int64_t)at / n + 1);
+      if (want > ((int64_t)256 << 20)) want = (int64_t)256 << 20; /* a hint, not a promise */
+      if (want > data->capacity) ms_buffer_reserve(data, want);
+    }
   } else {
     if (n > len / col->phys_width) return FAIL(c, MS_ERR_CORRUPT, "dictionary has more values than bytes");
     c->dict.values = p;
