@@ -15,15 +15,36 @@
  * the gather loops of take; table kernels do that once for all columns. Concat always
  * copies (the Arrow importer relies on that to compact arrays with a non-zero offset). */
 #include <string.h>
+#include <sys/mman.h>
 
 #include "columnar/column.h"
+
+/* Asks for transparent huge pages on a large output buffer: first-touch page faults are a
+ * large share of a gather's time on virtual machines (measured: a fresh 80 MB copy took
+ * 0.6-0.8 s with 4 KiB pages and 0.03-0.3 s with 2 MiB pages). A hint; failures are
+ * ignored. sort.c declares and uses it too. */
+void ms__advise_huge(void *p, int64_t len) {
+#ifdef MADV_HUGEPAGE
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  if (len < 4 * (int64_t)huge) return;
+  uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+  uintptr_t e = ((uintptr_t)p + (uintptr_t)len) & ~(huge - 1);
+  if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)len;
+#endif
+}
 
 static ms_status nomem(ms_error *err) { return ms_error_set(err, MS_ERR_NOMEM, "out of memory"); }
 
 /* An owned buffer whose `size` bytes are in use (contents uninitialised). */
 static ms_buffer *buf_new(int64_t size) {
   ms_buffer *b = ms_buffer_create(size);
-  if (b) b->size = size;
+  if (b) {
+    b->size = size;
+    ms__advise_huge(b->data, b->capacity);
+  }
   return b;
 }
 

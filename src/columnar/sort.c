@@ -23,6 +23,15 @@
 
 #include "columnar/column.h"
 
+void ms__advise_huge(void *p, int64_t len); /* kernels.c */
+
+/* Scratch allocation with a huge-page hint (fresh pages are costly on VMs). */
+static void *scratch(int64_t bytes) {
+  void *p = ms_malloc((size_t)(bytes > 0 ? bytes : 1));
+  if (p) ms__advise_huge(p, bytes);
+  return p;
+}
+
 typedef struct kv {
   uint64_t key;
   int64_t row;
@@ -210,7 +219,7 @@ static ms_status sort_pass(const ms_column *col, const ms_sort_key *key, int64_t
   }
   if (n_val > 1) {
     if (radix_type(t->id)) {
-      kv *a = ms_malloc((size_t)n_val * sizeof *a), *b = ms_malloc((size_t)n_val * sizeof *b);
+      kv *a = scratch(n_val * (int64_t)sizeof *a), *b = scratch(n_val * (int64_t)sizeof *b);
       if (!a || !b) { ms_free(a); ms_free(b); return MS_ERR_NOMEM; }
       encode_keys(col, vals, n_val, key->descending, a);
       kv *r = radix_sort(a, b, n_val);
@@ -219,7 +228,7 @@ static ms_status sort_pass(const ms_column *col, const ms_sort_key *key, int64_t
       ms_free(b);
       if (!r) return MS_ERR_NOMEM;
     } else {
-      item *a = ms_malloc((size_t)n_val * sizeof *a), *b = ms_malloc((size_t)n_val * sizeof *b);
+      item *a = scratch(n_val * (int64_t)sizeof *a), *b = scratch(n_val * (int64_t)sizeof *b);
       if (!a || !b) { ms_free(a); ms_free(b); return MS_ERR_NOMEM; }
       item_cmp cmp = t->id == MS_TYPE_DECIMAL128 ? cmp_decimal
                      : ms_type_is_varlen(t)       ? cmp_bytes_prefixed
@@ -265,8 +274,8 @@ ms_status ms_table_sort_indices(const ms_table *table, const ms_sort_key *keys, 
       return ms_error_set(err, MS_ERR_INVALID, "sort key %d names column %d of a %d-column table",
                           k, keys[k].column, table->n_columns);
   int64_t n = table->n_rows;
-  int64_t *perm = ms_malloc((size_t)(n ? n : 1) * sizeof *perm);
-  int64_t *tmp = ms_malloc((size_t)(n ? n : 1) * sizeof *tmp);
+  int64_t *perm = scratch(n * (int64_t)sizeof *perm);
+  int64_t *tmp = scratch(n * (int64_t)sizeof *tmp);
   if (!perm || !tmp) {
     ms_free(perm);
     ms_free(tmp);
