@@ -5,12 +5,15 @@
  * about row_group_bytes of uncompressed data (estimated from each table's buffer sizes). A
  * row group is a list of segments (table, first row, rows); most are one segment, and one
  * that spans several tables has its columns concatenated just before encoding. Complete
- * row groups are encoded in batches: every (row group, column) pair is one task on
- * opts->pool (pq_write_column.c encodes one column chunk), and the main thread then writes
- * the chunks in file order and records their metadata. Results never depend on the number
- * of threads. Close encodes the last partial row group, appends the footer (FileMetaData,
- * its length, "PAR1") and commits the file writer, which renames the temporary file onto
- * the target after fsync: readers see the old file or the whole new one, never a part.
+ * row groups are encoded in batches of up to 8: every (row group, column) pair is one task
+ * on opts->pool (pq_write_column.c encodes one column chunk), and chunks are written to
+ * the file in (row group, column) order as soon as they and all before them are done, by
+ * whichever task finishes the next one, so writing overlaps encoding. Output buffers and
+ * encoder scratch are recycled, so a long write allocates nothing per row group. Results
+ * never depend on the number of threads. Close encodes the last partial row group,
+ * appends the footer (FileMetaData, its length, "PAR1") and commits the file writer, which
+ * renames the temporary file onto the target after fsync: readers see the old file or the
+ * whole new one, never a part.
  *
  * A column is REQUIRED when its field is not nullable (writing a null into it is an error)
  * and OPTIONAL otherwise; ms_pq_write_table marks a non-nullable field that holds nulls as
