@@ -16,6 +16,12 @@
 #define MS_FUZZ_ENTRY fuzz_pq_encoding_entry
 #include "../../fuzz/fuzz_pq_encoding.c"
 #undef MS_FUZZ_ENTRY
+#define MS_FUZZ_ENTRY fuzz_parquet_entry
+#include "../../fuzz/fuzz_parquet.c"
+#undef MS_FUZZ_ENTRY
+#define MS_FUZZ_ENTRY fuzz_csv_entry
+#include "../../fuzz/fuzz_csv.c"
+#undef MS_FUZZ_ENTRY
 
 typedef int (*fuzz_entry)(const uint8_t *data, size_t size);
 
@@ -81,4 +87,17 @@ static void test_replay_pq_encoding(void) {
   printf("     pq_encoding: %d seeds replayed\n", n);
 }
 
-MS_TEST_MAIN(MS_TEST(test_replay_pq_encoding))
+static void test_replay_parquet(void) {
+  int n = replay("parquet", fuzz_parquet_entry);
+  CHECK_MSG(n > 0, "no seeds in fuzz/corpus/parquet (%d)", n);
+  printf("     parquet: %d seeds replayed\n", n);
+}
+
+static void test_replay_csv(void) {
+  int n = replay("csv", fuzz_csv_entry);
+  CHECK_MSG(n > 0, "no seeds in fuzz/corpus/csv (%d)", n);
+  printf("     csv: %d seeds replayed\n", n);
+}
+
+MS_TEST_MAIN(MS_TEST(test_replay_pq_encoding), MS_TEST(test_replay_parquet),
+             MS_TEST(test_replay_csv))
