@@ -4,6 +4,14 @@
 // BYTE_STREAM_SPLIT, several row groups, an empty file). Seeds are kept small (few rows)
 // so the fuzzer mutates them quickly; the whole corpus stays well under 2 MB.
 // Run: node fuzz/make_parquet_seeds.js [peers_dir]   (peers from scripts/install-test-peers.sh)
+// The morsel_*.parquet seeds are morsel's own writer output, made from the CSV seeds:
+//   morsel convert fuzz/corpus/csv/types_ok.csv morsel_types_zstd.parquet
+//   morsel convert fuzz/corpus/csv/mixed_200.csv morsel_mixed_v2_snappy_rg.parquet \
+//     --compression snappy --page-version 2 --row-group-size 64
+//   morsel convert fuzz/corpus/csv/mixed_200.csv morsel_mixed_nodict_gzip.parquet \
+//     --compression gzip --no-dictionary
+//   morsel convert fuzz/corpus/csv/no_header_ints.csv morsel_ints_lz4raw.parquet --compression lz4_raw
+//   morsel convert fuzz/corpus/csv/numbers.csv morsel_numbers_none.parquet --compression none
 const path = require('path');
 const peers = process.argv[2] || path.join(__dirname, '../build/peers');
 const duckdb = require(path.join(peers, 'node_modules/@duckdb/node-api'));
