@@ -8,6 +8,7 @@
 #ifndef MORSEL_STATUS_H
 #define MORSEL_STATUS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
