@@ -1,0 +1,140 @@
+/* The registry: the single source of truth for what a feature is, with versions and lineage.
+ *
+ * The registry stores objects of a project as canonical JSON with a content hash. It does
+ * not interpret the JSON (the repository module, include/morsel/repo.h, produces it), so the
+ * storage back ends stay small and identical in behaviour. Two back ends sit behind one
+ * table of function pointers: SQLite (embedded default, a file) and PostgreSQL (libpq;
+ * shared and concurrent).
+ *
+ * Versions: every apply that changes an object's hash adds a version row (number, hash,
+ * JSON, time, user, host, diff summary). Deleting an object records a tombstone version;
+ * re-creating it continues the numbering. Lineage: edges (from kind/name -> to kind/name)
+ * are replaced as a whole per project at each apply.
+ *
+ * Concurrency: ms_registry_apply runs in one transaction. It is given the registry
+ * generation the caller planned against (ms_registry_generation, or -1 for "whatever is
+ * current": the diff is then computed inside the transaction). If another apply committed
+ * in between, the apply is refused with MS_ERR_CONFLICT and a message saying so; nothing is
+ * written. Never a lost update, never a half-applied state.
+ *
+ * The registry's own schema carries a version number and is migrated forward on open; a
+ * registry written by a newer morsel is refused with a clear error. Names and JSON are
+ * always passed to SQL as parameters. */
+#ifndef MORSEL_REGISTRY_H
+#define MORSEL_REGISTRY_H
+
+#include <stdint.h>
+
+#include "morsel/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ms_registry ms_registry;
+
+/* Object kinds as stored (stable strings): "entity", "data_source", "feature_view",
+ * "on_demand_feature_view", "feature_service", "saved_dataset". */
+
+typedef struct ms_reg_object {
+  const char *kind;
+  const char *name;
+  const char *json; /* canonical JSON of the definition */
+  const char *hash; /* hex content hash of json */
+} ms_reg_object;
+
+typedef struct ms_reg_edge {
+  const char *from_kind, *from_name;
+  const char *to_kind, *to_name;
+} ms_reg_edge;
+
+typedef enum ms_reg_change_type {
+  MS_REG_CREATED = 0,
+  MS_REG_UPDATED = 1,
+  MS_REG_DELETED = 2,
+  MS_REG_UNCHANGED = 3
+} ms_reg_change_type;
+
+typedef struct ms_reg_change {
+  char *kind;
+  char *name;
+  ms_reg_change_type type;
+  int64_t version; /* the version this apply wrote (0 when unchanged) */
+  char *summary;   /* e.g. "ttl: 0s -> 90d; +feature monetary" (may be NULL) */
+} ms_reg_change;
+
+typedef struct ms_reg_version {
+  int64_t version;
+  char *hash;
+  char *json;      /* NULL for a deletion tombstone */
+  char *created_at; /* ISO-8601 UTC */
+  char *user;
+  char *host;
+  char *summary;
+  int deleted;
+} ms_reg_version;
+
+/* location: a file path (SQLite) or "postgresql://..." / "postgresql+psycopg2://..." (PostgreSQL).
+ * Creates the schema when absent, migrates it forward, refuses newer schemas. */
+ms_status ms_registry_open(const char *location, ms_registry **out, ms_error *err);
+void ms_registry_close(ms_registry *reg); /* NULL is allowed */
+/* "sqlite" or "postgresql". */
+const char *ms_registry_backend(const ms_registry *reg);
+
+/* A counter bumped by every committed apply of the project (0 for a new project). */
+ms_status ms_registry_generation(ms_registry *reg, const char *project, int64_t *out,
+                                 ms_error *err);
+
+/* Computes the diff between the registry's current objects of the project and `desired`
+ * (the complete desired set: objects absent from it are deleted), and unless dry_run,
+ * writes it in one transaction with the lineage edges. expected_generation: see above.
+ * `summarize` (may be NULL) produces a diff summary for an updated object from the old
+ * and new JSON (returned string freed with ms_free). The changes are returned sorted by
+ * kind order (entity, data_source, feature_view, on_demand_feature_view, feature_service,
+ * saved_dataset) then name; free with ms_reg_changes_free. */
+typedef char *(*ms_reg_summarize_fn)(const char *kind, const char *old_json,
+                                     const char *new_json);
+ms_status ms_registry_apply(ms_registry *reg, const char *project, const ms_reg_object *desired,
+                            int n_desired, const ms_reg_edge *edges, int n_edges,
+                            int64_t expected_generation, const char *user, const char *host,
+                            int dry_run, ms_reg_summarize_fn summarize,
+                            ms_reg_change **out_changes, int *out_n, ms_error *err);
+void ms_reg_changes_free(ms_reg_change *changes, int n);
+
+/* Adds or replaces one object (and its outgoing edges) without touching others: for saved
+ * datasets, which are registered by retrieval jobs rather than apply. */
+ms_status ms_registry_put(ms_registry *reg, const char *project, const ms_reg_object *obj,
+                          const ms_reg_edge *edges, int n_edges, const char *user,
+                          const char *host, int allow_overwrite, ms_error *err);
+
+/* Current (non-deleted) objects of a kind (kind NULL = all kinds), sorted by kind then
+ * name. Free with ms_reg_objects_free (the strings are owned by the array). */
+ms_status ms_registry_list(ms_registry *reg, const char *project, const char *kind,
+                           ms_reg_object **out, int *out_n, ms_error *err);
+void ms_reg_objects_free(ms_reg_object *objs, int n);
+
+/* One object; version 0 = latest non-deleted. MS_ERR_NOT_FOUND when absent. */
+ms_status ms_registry_get(ms_registry *reg, const char *project, const char *kind,
+                          const char *name, int64_t version, ms_reg_version *out,
+                          ms_error *err);
+void ms_reg_version_reset(ms_reg_version *v);
+
+/* All versions of an object, oldest first. */
+ms_status ms_registry_history(ms_registry *reg, const char *project, const char *kind,
+                              const char *name, ms_reg_version **out, int *out_n,
+                              ms_error *err);
+void ms_reg_versions_free(ms_reg_version *v, int n);
+
+/* Current lineage edges of the project. Free with ms_reg_edges_free. */
+ms_status ms_registry_edges(ms_registry *reg, const char *project, ms_reg_edge **out,
+                            int *out_n, ms_error *err);
+void ms_reg_edges_free(ms_reg_edge *edges, int n);
+
+/* Removes every object of the project (recorded as deletions in history). */
+ms_status ms_registry_teardown(ms_registry *reg, const char *project, const char *user,
+                               const char *host, ms_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
