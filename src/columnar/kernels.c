@@ -265,56 +265,59 @@ static ms_status gather(const ms_column *col, const int64_t *idx, int64_t n, boo
     values = buf_new((n + 1) * (large ? 8 : 4));
     if (!values) goto oom;
     const uint8_t *src = col->data ? col->data->data : NULL;
+    /* Pass 1 reads each source offset pair once (random access) and records the start,
+     * so that pass 2 copies from sequential arrays only. */
+    int64_t *starts = ms_malloc((size_t)(n ? n : 1) * sizeof *starts);
+    if (!starts) goto oom;
+    ms__advise_huge(starts, n * (int64_t)sizeof *starts);
     int64_t total = 0;
     if (large) {
       const int64_t *o = (const int64_t *)col->values->data;
       int64_t *d = (int64_t *)values->data;
       d[0] = 0;
       for (int64_t i = 0; i < n; i++) {
-        int64_t j = idx[i];
-        total += j >= 0 ? o[j + 1] - o[j] : 0;
+        int64_t j = idx[i], a = 0, len = 0;
+        if (j >= 0) { a = o[j]; len = o[j + 1] - a; }
+        starts[i] = a;
+        total += len;
         d[i + 1] = total;
-      }
-      data = buf_new(total);
-      if (!data) goto oom;
-      uint8_t *dst = data->data;
-      for (int64_t i = 0; i < n && total > 0; i++) { /* total == 0: src may be NULL */
-        int64_t j = idx[i];
-        if (j < 0) continue;
-        int64_t len = o[j + 1] - o[j];
-        memcpy(dst, src + o[j], (size_t)len);
-        dst += len;
       }
     } else {
       const int32_t *o = (const int32_t *)col->values->data;
       int32_t *d = (int32_t *)values->data;
-      /* Lengths are summed in 64 bits; the result must still fit int32 offsets. */
+      d[0] = 0;
+      /* Summed in 64 bits; stored offsets are only meaningful when the total fits. */
       for (int64_t i = 0; i < n; i++) {
-        int64_t j = idx[i];
-        total += j >= 0 ? (int64_t)o[j + 1] - o[j] : 0;
+        int64_t j = idx[i], a = 0, len = 0;
+        if (j >= 0) { a = o[j]; len = (int64_t)o[j + 1] - a; }
+        starts[i] = a;
+        total += len;
+        d[i + 1] = (int32_t)(uint32_t)total;
       }
       if (total > INT32_MAX) {
+        ms_free(starts);
         ms_buffer_release(validity);
         ms_buffer_release(values);
         return ms_error_set(err, MS_ERR_LIMIT,
                             "take result has %lld bytes, more than 32-bit offsets allow "
                             "(use a large_utf8/large_binary column)", (long long)total);
       }
-      data = buf_new(total);
-      if (!data) goto oom;
+    }
+    data = buf_new(total);
+    if (!data) { ms_free(starts); goto oom; }
+    if (total > 0) { /* total == 0: src may be NULL */
       uint8_t *dst = data->data;
-      int32_t pos = 0;
-      d[0] = 0;
-      for (int64_t i = 0; i < n; i++) {
-        int64_t j = idx[i];
-        if (j >= 0 && total > 0) { /* total == 0: src may be NULL */
-          int32_t a = o[j], len = o[j + 1] - a;
-          memcpy(dst + pos, src + a, (size_t)len);
-          pos += len;
-        }
-        d[i + 1] = pos;
+      if (large) {
+        const int64_t *d = (const int64_t *)values->data;
+        for (int64_t i = 0; i < n; i++)
+          memcpy(dst + d[i], src + starts[i], (size_t)(d[i + 1] - d[i]));
+      } else {
+        const int32_t *d = (const int32_t *)values->data;
+        for (int64_t i = 0; i < n; i++)
+          memcpy(dst + d[i], src + starts[i], (size_t)(d[i + 1] - d[i]));
       }
     }
+    ms_free(starts);
   } else {
     int64_t w = ms_type_bit_width(t) / 8;
     values = buf_new(n * w);
