@@ -252,6 +252,8 @@ function report(summary, sizes, mc, started) {
   lines.push('  The "from memory (peers only)" rows time the peers\' write alone after an untimed load, as a bound on what their write costs.');
   lines.push('- Peak RSS: "Maximum resident set size" from `/usr/bin/time -v` of each process; for the peers it includes the node runtime (about 40-60 MiB).');
   lines.push('- The machine may be shared with other jobs; each cell is a median of several runs but small differences are noise.');
+  if (Number(mc.load.split(' ')[2]) > mc.nproc)
+    lines.push(`- **Caveat for this run**: the 15-minute load average (${mc.load.split(' ')[2]}) exceeded the ${mc.nproc} CPUs: other jobs competed for the CPUs throughout, so absolute times are inflated several-fold and the ratios are noisy. Rerun on an idle machine for numbers to quote.`);
   lines.push('');
   return lines.join('\n');
 }
