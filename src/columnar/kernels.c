@@ -15,26 +15,8 @@
  * the gather loops of take; table kernels do that once for all columns. Concat always
  * copies (the Arrow importer relies on that to compact arrays with a non-zero offset). */
 #include <string.h>
-#include <sys/mman.h>
 
 #include "columnar/column.h"
-
-/* Asks for transparent huge pages on a large output buffer: first-touch page faults are a
- * large share of a gather's time on virtual machines (measured: a fresh 80 MB copy took
- * 0.6-0.8 s with 4 KiB pages and 0.03-0.3 s with 2 MiB pages). A hint; failures are
- * ignored. sort.c declares and uses it too. */
-void ms__advise_huge(void *p, int64_t len) {
-#ifdef MADV_HUGEPAGE
-  const uintptr_t huge = (uintptr_t)2 << 20;
-  if (len < 4 * (int64_t)huge) return;
-  uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-  uintptr_t e = ((uintptr_t)p + (uintptr_t)len) & ~(huge - 1);
-  if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
-#else
-  (void)p;
-  (void)len;
-#endif
-}
 
 static ms_status nomem(ms_error *err) { return ms_error_set(err, MS_ERR_NOMEM, "out of memory"); }
 
@@ -42,8 +24,7 @@ static ms_status nomem(ms_error *err) { return ms_error_set(err, MS_ERR_NOMEM, "
 static ms_buffer *buf_new(int64_t size) {
   ms_buffer *b = ms_buffer_create(size);
   if (b) {
-    b->size = size;
-    ms__advise_huge(b->data, b->capacity);
+    b->size = size; /* ms_buffer_create already asked for huge pages */
   }
   return b;
 }
@@ -269,7 +250,7 @@ static ms_status gather(const ms_column *col, const int64_t *idx, int64_t n, boo
      * so that pass 2 copies from sequential arrays only. */
     int64_t *starts = ms_malloc((size_t)(n ? n : 1) * sizeof *starts);
     if (!starts) goto oom;
-    ms__advise_huge(starts, n * (int64_t)sizeof *starts);
+    ms_mem_advise_huge(starts, n * (int64_t)sizeof *starts);
     int64_t total = 0;
     if (large) {
       const int64_t *o = (const int64_t *)col->values->data;

@@ -23,12 +23,10 @@
 
 #include "columnar/column.h"
 
-void ms__advise_huge(void *p, int64_t len); /* kernels.c */
-
 /* Scratch allocation with a huge-page hint (fresh pages are costly on VMs). */
 static void *scratch(int64_t bytes) {
   void *p = ms_malloc((size_t)(bytes > 0 ? bytes : 1));
-  if (p) ms__advise_huge(p, bytes);
+  if (p) ms_mem_advise_huge(p, bytes);
   return p;
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "morsel/alloc.h"
 
@@ -114,7 +115,21 @@ void *ms_malloc_aligned(size_t size) {
   uintptr_t addr = ((uintptr_t)raw + 64) & ~(uintptr_t)63;
   unsigned char *user = (unsigned char *)addr;
   user[-1] = (unsigned char)(user - raw);
+  ms_mem_advise_huge(user, (int64_t)size);
   return user;
+}
+
+void ms_mem_advise_huge(void *p, int64_t len) {
+#ifdef MADV_HUGEPAGE
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  if (!p || len < 4 * (int64_t)huge) return;
+  uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+  uintptr_t e = ((uintptr_t)p + (uintptr_t)len) & ~(huge - 1);
+  if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)len;
+#endif
 }
 
 void ms_free_aligned(void *ptr) {

@@ -20,7 +20,6 @@
  * only with min_value/max_value. Groups without usable statistics are kept, as are groups
  * for ranges on columns the file does not have. */
 #include <math.h>
-#include <sys/mman.h>
 #include <string.h>
 
 #include "formats/parquet/pq_read.h"
@@ -224,16 +223,6 @@ static bool range_overlaps(const ms_pq_file *f, int rg, const ms_range *r) {
 
 /* ---------------- read ---------------- */
 
-/* Asks for transparent huge pages on a big output buffer: first-touch page faults are a
- * large part of decoding time on virtual machines, and 2 MiB pages cut them 512-fold. */
-static void advise_huge(ms_buffer *b) {
-  if (!b || b->capacity < ((int64_t)4 << 20)) return;
-  uintptr_t lo = ((uintptr_t)b->data + 4095) & ~(uintptr_t)4095;
-  uintptr_t hi = ((uintptr_t)b->data + (uintptr_t)b->capacity) & ~(uintptr_t)4095;
-  if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-}
-
-
 typedef struct read_col {
   const pq_column *col;
   int64_t rows;
@@ -336,7 +325,6 @@ static ms_status merge_task(void *vctx, int64_t ci, int worker, ms_error *err) {
   for (int g = 0; g < r->n_rg; g++) total += r->outs[(int64_t)g * r->n_cols + ci].data->size;
   rc->data = ms_buffer_create(total);
   if (!rc->data) return ms_error_set(err, MS_ERR_NOMEM, "out of memory");
-  advise_huge(rc->data);
   rc->data->size = total;
   if (total <= INT32_MAX) {
     int64_t base = 0;
@@ -474,7 +462,6 @@ static ms_status read_impl(ms_pq_file *f, const ms_pq_read_options *opts, ms_tab
     else vbytes = total_rows * cols[c]->out_width;
     rc->values = cols[c]->conv == PQ_CONV_BOOL ? ms_buffer_create_zeroed(vbytes) : ms_buffer_create(vbytes);
     if (rc->values) rc->values->size = vbytes;
-    advise_huge(rc->values);
     if (cols[c]->max_def > 0) {
       rc->validity = ms_buffer_create_zeroed(ms_bitmap_bytes(total_rows) + 1);
       if (!rc->validity) { st = ms_error_set(err, MS_ERR_NOMEM, "out of memory"); goto done; }
