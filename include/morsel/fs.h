@@ -71,6 +71,10 @@ typedef struct ms_file_ops {
    * when the back end cannot map. */
   const uint8_t *(*map)(ms_file *f, int64_t offset, int64_t len);
   void (*close)(ms_file *f);
+  /* Optional: a hint that the mapped bytes [offset, offset + len) will not be read again
+   * soon, so their pages may leave this process's resident set (they can still be read:
+   * a later access maps them again). */
+  void (*release)(ms_file *f, int64_t offset, int64_t len);
 } ms_file_ops;
 
 struct ms_file {
@@ -83,6 +87,7 @@ int64_t ms_file_size(ms_file *f);
 ms_status ms_file_read_at(ms_file *f, int64_t offset, int64_t len, void *buf, ms_error *err);
 const uint8_t *ms_file_map(ms_file *f, int64_t offset, int64_t len);
 void ms_file_close(ms_file *f); /* NULL is allowed */
+void ms_file_release(ms_file *f, int64_t offset, int64_t len); /* a hint; may do nothing */
 
 /* ---- atomic writers: temp file in the target's directory, then fsync + rename ---- */
 typedef struct ms_file_writer_ops {

@@ -59,6 +59,9 @@ ms_status ms_file_read_at(ms_file *f, int64_t offset, int64_t len, void *buf, ms
 const uint8_t *ms_file_map(ms_file *f, int64_t offset, int64_t len) {
   return f->ops->map ? f->ops->map(f, offset, len) : NULL;
 }
+void ms_file_release(ms_file *f, int64_t offset, int64_t len) {
+  if (f && f->ops->release) f->ops->release(f, offset, len);
+}
 void ms_file_close(ms_file *f) {
   if (f) f->ops->close(f);
 }
@@ -144,6 +147,18 @@ static const uint8_t *local_map(ms_file *f, int64_t offset, int64_t len) {
   return lf->map ? lf->map + offset : NULL;
 }
 
+/* Drops the whole pages inside the range from the mapping (MADV_DONTNEED). The mapping is
+ * private and never written, so a later read faults the file's bytes back in unchanged;
+ * what this buys is a resident set that holds the decoded columns, not the file too. */
+static void local_release(ms_file *f, int64_t offset, int64_t len) {
+  local_file *lf = f->impl;
+  if (!lf->map || offset < 0 || len <= 0 || offset > lf->size || len > lf->size - offset) return;
+  const uintptr_t page = 4096;
+  uintptr_t a = ((uintptr_t)(lf->map + offset) + page - 1) & ~(page - 1);
+  uintptr_t e = ((uintptr_t)(lf->map + offset + len)) & ~(page - 1);
+  if (e > a) (void)madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
 static void local_close(ms_file *f) {
   local_file *lf = f->impl;
   if (lf->map) munmap((void *)lf->map, (size_t)lf->size);
@@ -153,7 +168,8 @@ static void local_close(ms_file *f) {
   ms_free(f);
 }
 
-static const ms_file_ops local_file_ops = {local_size, local_read_at, local_map, local_close};
+static const ms_file_ops local_file_ops = {local_size, local_read_at, local_map, local_close,
+                                            local_release};
 
 static ms_status local_open(ms_fs *fs, const char *path, ms_file **out, ms_error *err) {
   (void)fs;

@@ -265,6 +265,15 @@ static ms_status chunk_task(void *vctx, int64_t task, int worker, ms_error *err)
   }
   if (st) ms_error_set(err, st, "out of memory");
   else st = ms_pq__decode_chunk(r->f, rg, col, &r->workers[worker], o, err);
+  if (st == MS_OK && r->f->data) {
+    /* The chunk's compressed bytes are done with: let their mapped pages go, so peak
+     * memory holds the decoded columns and not the file as well. */
+    int64_t start = m->data_page_offset;
+    if (m->has_dictionary_page_offset && m->dictionary_page_offset > 0 &&
+        m->dictionary_page_offset < start)
+      start = m->dictionary_page_offset;
+    ms_file_release(r->f->file, start, m->total_compressed_size);
+  }
   if (st) {
     ms_error_set_file(err, r->f->path);
     ms_error_set_column(err, col->field.name);
