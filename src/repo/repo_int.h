@@ -1,0 +1,112 @@
+/* Private to src/repo: the YAML document tree with line:column marks, the problem list
+ * every loader appends to, a small JSON value tree (built for canonical JSON, parsed for
+ * diff summaries), and the pieces of ms_repo shared by config.c and definitions.c. */
+#ifndef MS_REPO_INT_H
+#define MS_REPO_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "morsel/repo.h"
+
+/* ---- YAML tree (yaml_doc.c) ---- */
+typedef enum ms_yn_kind { MS_YN_SCALAR, MS_YN_SEQ, MS_YN_MAP } ms_yn_kind;
+
+typedef struct ms_ynode {
+  ms_yn_kind kind;
+  int line, col;           /* 1-based */
+  char *value;             /* scalar text (after ${ENV} substitution when asked for) */
+  bool plain;              /* a plain (unquoted) scalar: "~", "null" and "" mean null */
+  int n;                   /* sequence items or mapping pairs */
+  struct ms_ynode **items; /* sequence items, or mapping values */
+  struct ms_ynode **keys;  /* mapping keys (scalars) */
+} ms_ynode;
+
+/* Problems: "file:line:col: message" strings, all collected before failing. */
+typedef struct ms_probs {
+  char **v;
+  int n, cap;
+  bool yaml_error; /* a YAML syntax error was seen (status MS_ERR_PARSE) */
+} ms_probs;
+
+void ms_probs_add(ms_probs *p, const char *file, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void ms_probs_free(ms_probs *p);
+
+/* Parses one YAML document (the first; an empty file gives *out = NULL). Syntax errors,
+ * aliases and duplicate mapping keys are added to probs; returns false when the file is
+ * unusable. `file` is the name used in messages. */
+bool ms_ydoc_parse(const char *file, const char *text, size_t len, ms_ynode **out,
+                   ms_probs *probs);
+void ms_ynode_free(ms_ynode *n);
+/* Null scalar: plain "", "~", "null", "Null", "NULL". */
+bool ms_ynode_is_null(const ms_ynode *n);
+/* The value of key in a mapping, or NULL. */
+ms_ynode *ms_ynode_get(const ms_ynode *map, const char *key);
+/* Substitutes ${VAR} (and $$ -> $) in every scalar of the tree; unset variables are
+ * problems naming the variable. */
+void ms_ydoc_subst_env(const char *file, ms_ynode *n, ms_probs *probs);
+
+/* Levenshtein distance, for "did you mean" suggestions; returns the closest of cands
+ * when it is close enough, else NULL. */
+const char *ms_repo_suggest(const char *word, const char *const *cands, int n_cands);
+/* Reports key of a mapping as unknown with a suggestion among `known`. */
+void ms_repo_unknown_key(ms_probs *p, const char *file, const ms_ynode *key,
+                         const char *where_desc, const char *const *known, int n_known);
+
+/* ---- ms_repo (shared between config.c and definitions.c) ---- */
+struct ms_repo {
+  ms_repo_config config;
+  int n_entities, n_sources, n_views, n_services;
+  ms_entity_def *entities;
+  ms_source_def *sources;
+  ms_feature_view_def *views;
+  ms_feature_service_def *services;
+  /* ms_repo_objects output (built on first call) */
+  bool objects_built;
+  ms_reg_object *objects;
+  int n_objects;
+  ms_reg_edge *edges;
+  int n_edges;
+  /* source paths as written in the YAML (canonical JSON keeps them relative) */
+  char **source_paths_written;
+  /* definitions files to load (absolute) */
+  int n_def_files;
+  char **def_files;
+};
+
+/* config.c: parses feature_store.yaml into repo->config and repo->def_files. */
+void ms_repo_parse_config(ms_repo *repo, const char *display, const ms_ynode *root,
+                          ms_probs *probs);
+/* Joins a relative path to dir (absolute paths and URLs are copied). */
+char *ms_repo_join(const char *dir, const char *path);
+/* "file" relative to the repo for messages. */
+const char *ms_repo_display(const ms_repo *repo, const char *abs_path);
+void ms_repo_config_reset(ms_repo_config *c);
+
+/* ---- JSON values (canonical_json.c) ---- */
+typedef enum ms_jt { MS_J_NULL, MS_J_BOOL, MS_J_NUM, MS_J_STR, MS_J_ARR, MS_J_OBJ } ms_jt;
+typedef struct ms_jv {
+  ms_jt t;
+  bool b;
+  char *s;                /* string, or number text */
+  int n, cap;
+  struct ms_jv **items;   /* array items or object values */
+  char **keys;            /* object keys */
+} ms_jv;
+
+ms_jv *ms_jv_new(ms_jt t);
+ms_jv *ms_jv_str(const char *s); /* NULL s gives a JSON null */
+ms_jv *ms_jv_int(int64_t v);
+ms_jv *ms_jv_bool(bool b);
+void ms_jv_push(ms_jv *arr, ms_jv *v);
+void ms_jv_set(ms_jv *obj, const char *key, ms_jv *v);
+const ms_jv *ms_jv_get(const ms_jv *obj, const char *key);
+void ms_jv_free(ms_jv *v);
+/* Canonical text: keys sorted bytewise, no whitespace, minimal escapes. NULL on OOM. */
+char *ms_jv_dump(const ms_jv *v);
+/* Parses JSON text (depth-limited); NULL when malformed. */
+ms_jv *ms_jv_parse(const char *text);
+
+#endif
