@@ -142,7 +142,11 @@ static ms_ynode *build(yparse *y, yaml_event_t *ev, int depth) {
   case YAML_MAPPING_START_EVENT: {
     bool is_map = ev->type == YAML_MAPPING_START_EVENT;
     n = node_new(is_map ? MS_YN_MAP : MS_YN_SEQ, ev->start_mark);
-    if (!n) break;
+    yaml_event_delete(ev); /* the start event may own an anchor or tag */
+    if (!n) {
+      y->failed = true;
+      return NULL;
+    }
     for (;;) {
       yaml_event_t child;
       if (!next_event(y, &child)) break;
@@ -188,8 +192,8 @@ static ms_ynode *build(yparse *y, yaml_event_t *ev, int depth) {
       }
     }
     ms_ynode_free(n);
-    n = NULL;
-    break;
+    y->failed = true;
+    return NULL;
   }
   default:
     break;
