@@ -523,6 +523,8 @@ static void validate(ms_repo *r, ms_probs *p) {
 
 /* ---- file discovery ---- */
 
+static void free_strs(char **v, int n);
+
 typedef struct strlist {
   char **v;
   int n;
@@ -805,6 +807,23 @@ ms_status ms_repo_load(const char *repo_dir, const char *config_path, ms_repo **
       strlist files = {0};
       walk(r, r->config.repo_dir, 0, &files);
       if (files.n) qsort(files.v, (size_t)files.n, sizeof *files.v, cmp_str);
+      r->def_files = files.v;
+      r->n_def_files = files.n;
+    } else { /* a definitions: list; directories in it are walked */
+      strlist files = {0};
+      for (int i = 0; i < r->n_def_files; i++) {
+        struct stat ds;
+        if (stat(r->def_files[i], &ds) == 0 && S_ISDIR(ds.st_mode)) {
+          strlist sub = {0};
+          walk(r, r->def_files[i], 1, &sub);
+          if (sub.n) qsort(sub.v, (size_t)sub.n, sizeof *sub.v, cmp_str);
+          for (int k = 0; k < sub.n; k++) strlist_add(&files, sub.v[k]);
+          ms_free(sub.v);
+        } else {
+          strlist_add(&files, ms_strdup(r->def_files[i]));
+        }
+      }
+      free_strs(r->def_files, r->n_def_files);
       r->def_files = files.v;
       r->n_def_files = files.n;
     }

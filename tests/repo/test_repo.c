@@ -481,6 +481,27 @@ static void test_yaml_errors_in_definitions(void) {
   CHECK_EQ_INT(ms_repo_num_entities(r), 1);
   ms_repo_free(r);
 
+  /* directories in the list are walked (sorted); a missing file is a problem */
+  dir = make_repo("defs_listdir", "project: p\ndefinitions: [d, one.yaml]\n", NULL);
+  write_file(dir, "d/b.yaml", "entities: [{name: b}]\n");
+  write_file(dir, "d/a.yml", "entities: [{name: a}]\n");
+  write_file(dir, "one.yaml", "entities: [{name: c}]\n");
+  write_file(dir, "other.yaml", "[[[");
+  ms_error_init(&err);
+  CHECK_OK(ms_repo_load(dir, NULL, &r, NULL, NULL, &err), &err);
+  CHECK_EQ_INT(ms_repo_num_entities(r), 3);
+  CHECK_STR(ms_repo_entity(r, 0)->name, "a");
+  CHECK_STR(ms_repo_entity(r, 1)->name, "b");
+  CHECK_STR(ms_repo_entity(r, 2)->name, "c");
+  CHECK_STR(ms_repo_entity(r, 0)->where, "d/a.yml:1:12");
+  ms_repo_free(r);
+  dir = make_repo("defs_listmissing", "project: p\ndefinitions: [nope.yaml]\n", NULL);
+  int nm;
+  ms_status sm;
+  char **pm = load_bad(dir, &nm, &sm);
+  CHECK(has_problem(pm, nm, "nope.yaml", "cannot open", NULL));
+  ms_repo_problems_free(pm, nm);
+
   /* the error carries the first problem and a count */
   dir = make_repo("defs_two", k_config, "entities: [{name: a, bad: 1}, {name: b, worse: 2}]\n");
   ms_error_init(&err);
