@@ -9,7 +9,8 @@
  * Versions: every apply that changes an object's hash adds a version row (number, hash,
  * JSON, time, user, host, diff summary). Deleting an object records a tombstone version;
  * re-creating it continues the numbering. Lineage: edges (from kind/name -> to kind/name)
- * are replaced as a whole per project at each apply.
+ * are replaced as a whole per project at each apply (except those of saved datasets that
+ * apply keeps, see ms_registry_apply).
  *
  * Concurrency: ms_registry_apply runs in one transaction. It is given the registry
  * generation the caller planned against (ms_registry_generation, or -1 for "whatever is
@@ -81,12 +82,14 @@ void ms_registry_close(ms_registry *reg); /* NULL is allowed */
 /* "sqlite" or "postgresql". */
 const char *ms_registry_backend(const ms_registry *reg);
 
-/* A counter bumped by every committed apply of the project (0 for a new project). */
+/* A counter bumped by every committed write of the project that changes something (apply,
+ * put, teardown; 0 for a new project). */
 ms_status ms_registry_generation(ms_registry *reg, const char *project, int64_t *out,
                                  ms_error *err);
 
 /* Computes the diff between the registry's current objects of the project and `desired`
- * (the complete desired set: objects absent from it are deleted), and unless dry_run,
+ * (the complete desired set: objects absent from it are deleted, except saved datasets,
+ * which ms_registry_put registers and only teardown removes), and unless dry_run,
  * writes it in one transaction with the lineage edges. expected_generation: see above.
  * `summarize` (may be NULL) produces a diff summary for an updated object from the old
  * and new JSON (returned string freed with ms_free). The changes are returned sorted by
