@@ -246,10 +246,22 @@ static void parse_view(dctx *c, const ms_ynode *m) {
   ms_feature_view_def *arr = grow(r->views, r->n_views, sizeof *arr);
   if (!arr) return;
   r->views = arr;
+  ms_view_marks *marks = grow(r->view_marks, r->n_views, sizeof *marks);
+  if (!marks) return;
+  r->view_marks = marks;
+  ms_view_marks *vm = &marks[r->n_views];
   ms_feature_view_def *v = &arr[r->n_views++];
   v->where = where_of(c, m);
   v->name = get_str(c, ms_ynode_get(m, "name"), "name");
-  v->entities = get_str_list(c, ms_ynode_get(m, "entities"), "entities", &v->n_entities);
+  const ms_ynode *ents = ms_ynode_get(m, "entities");
+  v->entities = get_str_list(c, ents, "entities", &v->n_entities);
+  if (v->n_entities && ents->kind == MS_YN_SEQ) {
+    vm->entities = ms_calloc((size_t)v->n_entities, sizeof *vm->entities);
+    /* get_str_list skips non-names; only map marks when nothing was skipped */
+    if (vm->entities && ents->n == v->n_entities)
+      for (int i = 0; i < ents->n; i++) vm->entities[i] = where_of(c, ents->items[i]);
+  }
+  if (ms_ynode_get(m, "source")) vm->source = where_of(c, ms_ynode_get(m, "source"));
   const ms_ynode *ttl = ms_ynode_get(m, "ttl");
   if (ttl && !ms_ynode_is_null(ttl)) {
     if (ttl->kind != MS_YN_SCALAR || !ms_parse_duration(ttl->value, &v->ttl_seconds))
@@ -269,7 +281,8 @@ static void parse_view(dctx *c, const ms_ynode *m) {
       return;
     }
     v->schema = ms_calloc((size_t)sch->n + 1, sizeof *v->schema);
-    if (!v->schema) return;
+    vm->fields = ms_calloc((size_t)sch->n + 1, sizeof *vm->fields);
+    if (!v->schema || !vm->fields) return;
     for (int i = 0; i < sch->n; i++) {
       static const char *const fk[] = {"name", "dtype", "description"};
       const ms_ynode *f = sch->items[i];
@@ -289,6 +302,7 @@ static void parse_view(dctx *c, const ms_ynode *m) {
           ms_probs_add(c->probs, c->file, f->line, f->col,
                        "feature view '%s': schema field '%s' appears twice",
                        v->name ? v->name : "?", fd->name);
+      vm->fields[v->n_schema] = where_of(c, f);
       v->n_schema++;
     }
   }
@@ -333,6 +347,10 @@ static void parse_service(dctx *c, const ms_ynode *m) {
   ms_feature_service_def *arr = grow(r->services, r->n_services, sizeof *arr);
   if (!arr) return;
   r->services = arr;
+  char ***iw = grow(r->service_item_where, r->n_services, sizeof *iw);
+  if (!iw) return;
+  r->service_item_where = iw;
+  char ***item_where = &iw[r->n_services];
   ms_feature_service_def *s = &arr[r->n_services++];
   s->where = where_of(c, m);
   s->name = get_str(c, ms_ynode_get(m, "name"), "name");
@@ -346,8 +364,10 @@ static void parse_service(dctx *c, const ms_ynode *m) {
     return;
   }
   s->items = ms_calloc((size_t)f->n + 1, sizeof *s->items);
-  if (!s->items) return;
+  *item_where = ms_calloc((size_t)f->n + 1, sizeof **item_where);
+  if (!s->items || !*item_where) return;
   for (int i = 0; i < f->n; i++) {
+    (*item_where)[s->n_items] = where_of(c, f->items[i]);
     ms_feature_service_item *it = &s->items[s->n_items++];
     it->view = NULL;
     parse_service_item(c, it, f->items[i]);
@@ -449,6 +469,11 @@ static const ms_feature_view_def *find_view(const ms_repo *r, const char *name) 
         break;                                                                            \
       }
 
+/* The mark of part i when known, else the object's. */
+static const char *at(char **marks, int i, const char *dflt) {
+  return marks && marks[i] ? marks[i] : dflt;
+}
+
 static void validate(ms_repo *r, ms_probs *p) {
   CHECK_DUPS(r->entities, r->n_entities, "entity");
   CHECK_DUPS(r->sources, r->n_sources, "source");
@@ -456,43 +481,48 @@ static void validate(ms_repo *r, ms_probs *p) {
   CHECK_DUPS(r->services, r->n_services, "feature service");
   for (int i = 0; i < r->n_views; i++) {
     const ms_feature_view_def *v = &r->views[i];
+    const ms_view_marks *vm = &r->view_marks[i];
     const char *vn = v->name ? v->name : "?";
     const ms_entity_def *ents[64];
     int n_ents = 0;
     for (int e = 0; e < v->n_entities; e++) {
       const ms_entity_def *ed = find_entity(r, v->entities[e]);
       if (!ed) {
-        vprob(p, v->where, "feature view '%s': unknown entity '%s'%s", vn, v->entities[e], "");
+        vprob(p, at(vm->entities, e, v->where), "feature view '%s': unknown entity '%s'%s", vn,
+              v->entities[e], "");
         continue;
       }
       for (int k = 0; k < n_ents; k++)
         if (ents[k]->n_join_keys && ed->n_join_keys &&
             !strcmp(ents[k]->join_keys[0], ed->join_keys[0]))
-          vprob(p, v->where, "feature view '%s': entities '%s' and '%s' share a join key",
+          vprob(p, at(vm->entities, e, v->where),
+                "feature view '%s': entities '%s' and '%s' share a join key",
                 vn, ents[k]->name, ed->name);
       if (n_ents < 64) ents[n_ents++] = ed;
     }
     const ms_source_def *src = v->source ? find_source(r, v->source) : NULL;
     if (v->source && !src)
-      vprob(p, v->where, "feature view '%s': unknown source '%s'%s", vn, v->source, "");
+      vprob(p, vm->source ? vm->source : v->where, "feature view '%s': unknown source '%s'%s",
+            vn, v->source, "");
     for (int f = 0; f < v->n_schema; f++) {
       const char *fname = v->schema[f].name;
       for (int k = 0; k < n_ents; k++)
         for (int j = 0; j < ents[k]->n_join_keys; j++)
           if (!strcmp(fname, ents[k]->join_keys[j]))
-            vprob(p, v->where,
+            vprob(p, at(vm->fields, f, v->where),
                   "feature view '%s': feature '%s' is named like the join key of entity '%s'",
                   vn, fname, ents[k]->name);
       if (src) {
         for (int m = 0; m < src->n_field_mapping; m++)
           if (!strcmp(fname, src->field_mapping[m].key) &&
               strcmp(fname, src->field_mapping[m].value))
-            vprob(p, v->where,
+            vprob(p, at(vm->fields, f, v->where),
                   "feature view '%s': feature '%s' is a source column renamed by "
                   "field_mapping; use the mapped name '%s'",
                   vn, fname, src->field_mapping[m].value);
         if (src->timestamp_field && !strcmp(fname, src->timestamp_field))
-          vprob(p, v->where, "feature view '%s': feature '%s' is the source's timestamp_field%s",
+          vprob(p, at(vm->fields, f, v->where),
+                "feature view '%s': feature '%s' is the source's timestamp_field%s",
                 vn, fname, "");
       }
     }
@@ -505,7 +535,8 @@ static void validate(ms_repo *r, ms_probs *p) {
       if (!it->view) continue;
       const ms_feature_view_def *v = find_view(r, it->view);
       if (!v) {
-        vprob(p, s->where, "feature service '%s': unknown feature view '%s'%s", sn, it->view,
+        vprob(p, at(r->service_item_where[i], t, s->where),
+              "feature service '%s': unknown feature view '%s'%s", sn, it->view,
               "");
         continue;
       }
@@ -514,7 +545,8 @@ static void validate(ms_repo *r, ms_probs *p) {
         for (int k = 0; k < v->n_schema; k++)
           if (!strcmp(v->schema[k].name, it->features[f])) found = true;
         if (!found)
-          vprob(p, s->where, "feature service '%s': feature view '%s' has no feature '%s'", sn,
+          vprob(p, at(r->service_item_where[i], t, s->where),
+                "feature service '%s': feature view '%s' has no feature '%s'", sn,
                 it->view, it->features[f]);
       }
     }
@@ -663,6 +695,17 @@ static void free_strs(char **v, int n) {
 
 void ms_repo_free(ms_repo *r) {
   if (!r) return;
+  /* marks first: their counts live in the views and services */
+  for (int i = 0; r->view_marks && i < r->n_views; i++) {
+    ms_view_marks *vm = &r->view_marks[i];
+    ms_free(vm->source);
+    if (vm->entities) free_strs(vm->entities, r->views[i].n_entities);
+    if (vm->fields) free_strs(vm->fields, r->views[i].n_schema);
+  }
+  ms_free(r->view_marks);
+  for (int i = 0; r->service_item_where && i < r->n_services; i++)
+    if (r->service_item_where[i]) free_strs(r->service_item_where[i], r->services[i].n_items);
+  ms_free(r->service_item_where);
   for (int i = 0; i < r->n_entities; i++) {
     ms_entity_def *e = &r->entities[i];
     ms_free(e->name);

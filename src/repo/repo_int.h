@@ -71,10 +71,20 @@ struct ms_repo {
   int n_edges;
   /* source paths as written in the YAML (canonical JSON keeps them relative) */
   char **source_paths_written;
+  /* where parts of views and services are, for validation messages ("file:line:col",
+   * parallel to views / services; entries may be NULL) */
+  struct ms_view_marks *view_marks;
+  char ***service_item_where;
   /* definitions files to load (absolute) */
   int n_def_files;
   char **def_files;
 };
+
+typedef struct ms_view_marks {
+  char *source;
+  char **entities; /* n_entities */
+  char **fields;   /* n_schema */
+} ms_view_marks;
 
 /* config.c: parses feature_store.yaml into repo->config and repo->def_files. */
 void ms_repo_parse_config(ms_repo *repo, const char *display, const ms_ynode *root,

@@ -435,17 +435,17 @@ static void test_definition_errors(void) {
   CHECK(has_problem(p, n, "defs.yaml:14:31:", "created_timestamp_column 'ts'",
                     "timestamp_field", NULL));
   CHECK(has_problem(p, n, "defs.yaml:16:5:", "missing required key 'timestamp_field'", NULL));
-  CHECK(has_problem(p, n, "defs.yaml:19:5:", "unknown entity 'shop'", NULL));
-  CHECK(has_problem(p, n, "defs.yaml:19:5:", "unknown source 'nosuch'", NULL));
-  CHECK(has_problem(p, n, "defs.yaml:19:5:", "share a join key", "buyer", NULL));
+  CHECK(has_problem(p, n, "defs.yaml:20:26:", "unknown entity 'shop'", NULL));
+  CHECK(has_problem(p, n, "defs.yaml:21:13:", "unknown source 'nosuch'", NULL));
+  CHECK(has_problem(p, n, "defs.yaml:20:32:", "share a join key", "buyer", NULL));
   CHECK(has_problem(p, n, "defs.yaml:22:10:", "bad duration '5 days'", NULL));
-  CHECK(has_problem(p, n, "defs.yaml:19:5:", "feature 'customer_id'",
+  CHECK(has_problem(p, n, "defs.yaml:24:9:", "feature 'customer_id'",
                     "join key of entity 'customer'", NULL));
   CHECK(has_problem(p, n, "defs.yaml:25:", "unknown dtype 'float'", NULL));
-  CHECK(has_problem(p, n, "defs.yaml:26:5:", "feature 'amt'", "field_mapping",
+  CHECK(has_problem(p, n, "defs.yaml:29:9:", "feature 'amt'", "field_mapping",
                     "mapped name 'amount'", NULL));
-  CHECK(has_problem(p, n, "defs.yaml:31:5:", "unknown feature view 'missing_view'", NULL));
-  CHECK(has_problem(p, n, "defs.yaml:31:5:", "has no feature 'nope'", NULL));
+  CHECK(has_problem(p, n, "defs.yaml:33:9:", "unknown feature view 'missing_view'", NULL));
+  CHECK(has_problem(p, n, "defs.yaml:34:9:", "has no feature 'nope'", NULL));
   CHECK(has_problem(p, n, "defs.yaml:36:", "on_demand_feature_views", "not supported yet",
                     NULL));
   for (int i = 0; i < n; i++) CHECK_MSG(strstr(p[i], "defs.yaml:") == p[i], "%s", p[i]);
@@ -570,8 +570,63 @@ static void test_diff_summary(void) {
   ms_free(s);
 }
 
+/* Damaged input never crashes: every prefix and byte flips of the example definitions
+ * load cleanly or fail with at least one located problem; truncated JSON never parses. */
+static void test_damaged_input(void) {
+  char path[2048];
+  snprintf(path, sizeof path, "%s/tests/repo/example/defs/retail.yaml", MS_TEST_SOURCE_DIR);
+  FILE *f = fopen(path, "rb");
+  CHECK(f != NULL);
+  static char text[8192];
+  size_t len = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  CHECK(len > 100);
+  static const char flips[] = {'[', '{', ':', '-', '\'', '"', '&', '*', '\t', ' ', '\n', 0};
+  int loads = 0, fails = 0;
+  for (size_t cut = 0; cut <= len; cut += 7) {
+    for (int flip = 0; flip < 3; flip++) {
+      char buf[8192];
+      memcpy(buf, text, cut);
+      buf[cut] = 0;
+      if (flip && cut > 0) buf[(cut * 7 + (size_t)flip) % cut] = flips[(cut + (size_t)flip) % 11];
+      const char *dir = make_repo("damaged", k_config, buf);
+      ms_repo *r = NULL;
+      char **p = NULL;
+      int n = 0;
+      ms_error err;
+      ms_error_init(&err);
+      ms_status st = ms_repo_load(dir, NULL, &r, &p, &n, &err);
+      if (st == MS_OK) {
+        const ms_reg_object *o;
+        int no;
+        CHECK_OK(ms_repo_objects(r, &o, &no, NULL, NULL, &err), &err);
+        loads++;
+      } else {
+        CHECK(n >= 1 && r == NULL);
+        CHECK_MSG(strstr(p[0], "defs.yaml") == p[0], "%s", p[0]);
+        fails++;
+      }
+      ms_repo_problems_free(p, n);
+      ms_repo_free(r);
+    }
+  }
+  CHECK(loads > 0 && fails > 0);
+  const char *j = "{\"a\":[1,{\"b\":\"x\\u00e9\"}],\"c\":null}";
+  char *sum = ms_repo_diff_summary("entity", j, j);
+  CHECK_STR(sum, "");
+  ms_free(sum);
+  for (size_t cut = 0; cut < strlen(j); cut++) {
+    char buf[128];
+    memcpy(buf, j, cut);
+    buf[cut] = 0;
+    sum = ms_repo_diff_summary("entity", buf, j);
+    CHECK_MSG(sum && !strcmp(sum, "changed"), "cut %zu: %s", cut, sum ? sum : "(null)");
+    ms_free(sum);
+  }
+}
+
 MS_TEST_MAIN(MS_TEST(test_example_repo), MS_TEST(test_canonical_stable),
              MS_TEST(test_json_escaping), MS_TEST(test_env_substitution),
              MS_TEST(test_config_errors), MS_TEST(test_definition_errors),
              MS_TEST(test_yaml_errors_in_definitions), MS_TEST(test_durations),
-             MS_TEST(test_diff_summary))
+             MS_TEST(test_diff_summary), MS_TEST(test_damaged_input))
