@@ -463,6 +463,15 @@ static void test_open_errors(void) {
     CHECK_OK(ms_registry_open(url, &reg, &err), &err);
     CHECK_STR(ms_registry_backend(reg), "postgresql");
     ms_registry_close(reg);
+    /* the server refuses: unknown role (as authentication failure would), unknown database */
+    const char *rest = strchr(loc() + strlen("postgresql://"), '@');
+    CHECK(rest);
+    snprintf(url, sizeof url, "postgresql://no_such_role%s", rest);
+    CHECK(ms_registry_open(url, &reg, &err) == MS_ERR_IO);
+    CHECK_MSG(strstr(err.message, "no_such_role") != NULL, "%s", err.message);
+    snprintf(url, sizeof url, "%.*s/no_such_db", (int)(strrchr(loc(), '/') - loc()), loc());
+    CHECK(ms_registry_open(url, &reg, &err) == MS_ERR_IO);
+    CHECK_MSG(strstr(err.message, "no_such_db") != NULL, "%s", err.message);
   }
 }
 
