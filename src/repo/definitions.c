@@ -540,6 +540,19 @@ static void validate(ms_repo *r, ms_probs *p) {
               "");
         continue;
       }
+      for (int k = 0; k < it->n_join_key_map; k++) { /* keys are the view's join keys */
+        bool found = false;
+        for (int e = 0; e < v->n_entities; e++) {
+          const ms_entity_def *ed = find_entity(r, v->entities[e]);
+          if (ed && ed->n_join_keys && !strcmp(ed->join_keys[0], it->join_key_map[k].key))
+            found = true;
+        }
+        if (!found)
+          vprob(p, at(r->service_item_where[i], t, s->where),
+                "feature service '%s': join_key_map key '%s' is not a join key of feature "
+                "view '%s'",
+                sn, it->join_key_map[k].key, it->view);
+      }
       for (int f = 0; f < it->n_features; f++) {
         bool found = false;
         for (int k = 0; k < v->n_schema; k++)

@@ -420,8 +420,9 @@ static void test_definition_errors(void) {
       "    features:\n"                                                 /* 32 */
       "      - missing_view\n"                                          /* 33 */
       "      - fv2: [amt, nope]\n"                                      /* 34 */
-      "on_demand_feature_views:\n"                                      /* 35 */
-      "  - name: odfv\n";                                               /* 36 */
+      "      - {feature_view: fv2, join_key_map: {customer_id: c}}\n"    /* 35 */
+      "on_demand_feature_views:\n"                                      /* 36 */
+      "  - name: odfv\n";                                               /* 37 */
   const char *dir = make_repo("defs_bad", k_config, defs);
   int n;
   ms_status st;
@@ -446,8 +447,12 @@ static void test_definition_errors(void) {
                     "mapped name 'amount'", NULL));
   CHECK(has_problem(p, n, "defs.yaml:33:9:", "unknown feature view 'missing_view'", NULL));
   CHECK(has_problem(p, n, "defs.yaml:34:9:", "has no feature 'nope'", NULL));
-  CHECK(has_problem(p, n, "defs.yaml:36:", "on_demand_feature_views", "not supported yet",
+  CHECK(has_problem(p, n, "defs.yaml:35:9:", "join_key_map key 'customer_id'",
+                    "not a join key of feature view 'fv2'", NULL));
+  CHECK(has_problem(p, n, "defs.yaml:37:", "on_demand_feature_views", "not supported yet",
                     NULL));
+  if (n != 17) dump_probs(p, n);
+  CHECK_EQ_INT(n, 17); /* the 16 checked above (one of them twice: two entities) */
   for (int i = 0; i < n; i++) CHECK_MSG(strstr(p[i], "defs.yaml:") == p[i], "%s", p[i]);
   ms_repo_problems_free(p, n);
 }
