@@ -92,6 +92,15 @@ static const double exact_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
                                        1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                        1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+#if LDBL_MANT_DIG == 64 && (defined(__x86_64__) || defined(__i386__))
+#define MS_HAVE_X87 1
+/* 10^k for k <= 27 are exact in x87 extended precision (5^27 < 2^64). */
+static const long double ld_pow10[28] = {
+    1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+    1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+    1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+#endif
+
 /* Checks the decimal grammar; fills the fast-path mantissa/exponent when usable. */
 typedef struct dec_scan {
   bool ok, fast, neg, zero;
@@ -169,17 +178,13 @@ bool ms_csv_parse_f64(const char *s, size_t n, double *out) {
     *out = d.neg ? -v : v;
     return true;
   }
-#if LDBL_MANT_DIG == 64 && (defined(__x86_64__) || defined(__i386__))
+#ifdef MS_HAVE_X87
   /* Up to 19 digits and |power| <= 27: mantissa and power are exact x87 extended values,
    * so one extended multiply/divide gives y = x rounded to 64 bits. Rounding y to double
    * is then correct unless y sits exactly on a midpoint between two doubles (its low 11
    * bits are 0x400): rounding is monotonic and midpoints are representable, so y is on
    * the same side of every midpoint as the true value x. That rare case goes to strtod. */
   if (d.fast && d.exp10 >= -27 && d.exp10 <= 27) {
-    static const long double ld_pow10[28] = {
-        1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
-        1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
-        1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
     long double y = (long double)d.mant;
     y = d.exp10 < 0 ? y / ld_pow10[-d.exp10] : y * ld_pow10[d.exp10];
     uint64_t bits;
@@ -360,18 +365,114 @@ bool ms_csv_utf8_valid(const uint8_t *s, size_t n) {
   return true;
 }
 
+/* Writes the nd digits of m (10^(nd-1) <= m < 10^nd) as printf's %.{nd}g would for a
+ * value m * 10^(x - nd + 1): trailing zeros dropped, exponent form when x < -4 or x >= nd. */
+static int put_g(bool neg, uint64_t m, int nd, int x, char *buf) {
+  char dig[24];
+  for (int i = nd - 1; i >= 0; i--) { dig[i] = (char)('0' + m % 10); m /= 10; }
+  int keep = nd, n = 0;
+  while (keep > 1 && dig[keep - 1] == '0') keep--;
+  if (neg) buf[n++] = '-';
+  if (x < -4 || x >= nd) {
+    buf[n++] = dig[0];
+    if (keep > 1) {
+      buf[n++] = '.';
+      for (int i = 1; i < keep; i++) buf[n++] = dig[i];
+    }
+    buf[n++] = 'e';
+    buf[n++] = x < 0 ? '-' : '+';
+    int ax = x < 0 ? -x : x;
+    if (ax >= 100) buf[n++] = (char)('0' + ax / 100);
+    buf[n++] = (char)('0' + ax / 10 % 10);
+    buf[n++] = (char)('0' + ax % 10);
+  } else if (x >= 0) {
+    for (int i = 0; i <= x; i++) buf[n++] = i < keep ? dig[i] : '0';
+    if (keep > x + 1) {
+      buf[n++] = '.';
+      for (int i = x + 1; i < keep; i++) buf[n++] = dig[i];
+    }
+  } else {
+    buf[n++] = '0';
+    buf[n++] = '.';
+    for (int i = 0; i < -x - 1; i++) buf[n++] = '0';
+    for (int i = 0; i < keep; i++) buf[n++] = dig[i];
+  }
+  buf[n] = '\0';
+  return n;
+}
+
+/* The common case without printf: scale into a 17..19-digit integer in x87 extended
+ * precision, round it to lo..hi significant digits and keep the first candidate that our
+ * correctly rounded parser maps back to v. Returns -1 when it cannot decide (then the
+ * caller uses snprintf); whatever it returns is verified to round-trip. */
+static int fast_shortest(double v, bool single, char *buf) {
+#ifdef MS_HAVE_X87
+  static const uint64_t p10[20] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+                                   10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+                                   100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+                                   100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+                                   100000000000000000ULL, 1000000000000000000ULL,
+                                   10000000000000000000ULL};
+  bool neg = v < 0;
+  double a = neg ? -v : v;
+  if (!(a >= 1e-10 && a < 1e20)) return -1;
+  int x = (int)floor(log10(a));
+  uint64_t m17 = 0;
+  long double frac = 0; /* scaled value minus m17: breaks ties when rounding to fewer digits */
+  for (int attempt = 0; attempt < 3; attempt++) {
+    int k = 16 - x;
+    if (k < -27 || k > 27) return -1;
+    long double sc = k >= 0 ? (long double)a * ld_pow10[k] : (long double)a / ld_pow10[-k];
+    long double half_up = sc + 0.5L;
+    m17 = (uint64_t)half_up;
+    if ((long double)m17 == half_up && (m17 & 1)) m17--; /* exact tie: to even */
+    frac = sc - (long double)m17;
+    if (m17 >= p10[17]) x++;
+    else if (m17 < p10[16]) x--;
+    else break;
+  }
+  if (m17 < p10[16] || m17 >= p10[17]) return -1;
+  int lo = single ? 6 : 15, hi = single ? 9 : 17;
+  for (int nd = lo; nd <= hi; nd++) {
+    /* round to nearest; an apparent tie goes by what m17 rounded away, else to even (as
+     * printf does for exact ties) */
+    uint64_t div = p10[17 - nd], m = m17 / div, r = m17 % div;
+    if (div > 1 && (r > div / 2 || (r == div / 2 && (frac > 0 || (frac == 0 && (m & 1)))))) m++;
+    int xx = x;
+    if (m >= p10[nd]) { m /= 10; xx++; }
+    int n = put_g(neg, m, nd, xx, buf);
+    if (single) {
+      float back;
+      if (ms_csv_parse_f32(buf, (size_t)n, &back) && back == (float)v) return n;
+    } else {
+      double back;
+      if (ms_csv_parse_f64(buf, (size_t)n, &back) && back == v) return n;
+    }
+  }
+#else
+  (void)v; (void)single; (void)buf;
+#endif
+  return -1;
+}
+
 static int format_float(double v, bool single, char *buf) {
   if (v != v) return snprintf(buf, MS_CSV_NUM_BUF, "nan");
   if (v == (double)INFINITY) return snprintf(buf, MS_CSV_NUM_BUF, "inf");
   if (v == -(double)INFINITY) return snprintf(buf, MS_CSV_NUM_BUF, "-inf");
+  int n = fast_shortest(v, single, buf);
+  if (n >= 0) return n;
   locale_t loc = get_c_locale();
   locale_t old = loc ? uselocale(loc) : (locale_t)0;
-  int n = 0;
   for (int prec = single ? 6 : 15; prec <= (single ? 9 : 17); prec++) {
     n = snprintf(buf, MS_CSV_NUM_BUF, "%.*g", prec, v);
-    bool ok;
-    double back = slow_strtod(buf, (size_t)n, single, &ok);
-    if (ok && (single ? (float)back == (float)v : back == v)) break;
+    /* our own correctly rounded parser is the round-trip check (and much faster) */
+    if (single) {
+      float back;
+      if (ms_csv_parse_f32(buf, (size_t)n, &back) && back == (float)v) break;
+    } else {
+      double back;
+      if (ms_csv_parse_f64(buf, (size_t)n, &back) && back == v) break;
+    }
   }
   if (old) uselocale(old);
   return n;
