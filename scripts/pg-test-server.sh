@@ -27,6 +27,10 @@ case "$cmd" in
     if "$bin/pg_isready" -q -h "$dir/sock" -p "$port" 2>/dev/null; then exit 0; fi
     mkdir -p "$dir/sock"
     [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$dir"
+    if ! as_pg test -w "$dir"; then
+      echo "pg-test-server: the postgres user cannot write $dir (is a parent directory private?)" >&2
+      exit 1
+    fi
     if [ ! -f "$dir/data/PG_VERSION" ]; then
       rm -rf "$dir/data"
       as_pg "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale --no-sync \

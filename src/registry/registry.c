@@ -295,6 +295,11 @@ static int edge_cmp(const void *a, const void *b) {
   return c ? c : cmp_kind_name(x->to_kind, x->to_name, y->to_kind, y->to_name);
 }
 
+static int objp_cmp(const void *a, const void *b) {
+  const ms_reg_object *const *x = a, *const *y = b;
+  return cmp_kind_name((*x)->kind, (*x)->name, (*y)->kind, (*y)->name);
+}
+
 static int sort_unique_edges(ms_reg_edge *e, int n) {
   if (n <= 1) return n;
   qsort(e, (size_t)n, sizeof *e, edge_cmp);
@@ -352,12 +357,31 @@ static ms_status reg_write(ms_registry *reg, const char *project, const ms_reg_o
   }
   ms_status st = check_edges(edges, n_edges, err);
   if (st != MS_OK) return st;
+  /* desired sorted by (kind, name): duplicates are adjacent, lookups are bsearch */
+  const ms_reg_object **by_name = NULL;
+  if (n_desired) {
+    by_name = ms_malloc((size_t)n_desired * sizeof *by_name);
+    if (!by_name) return oom(err);
+    for (int i = 0; i < n_desired; i++) by_name[i] = &desired[i];
+    qsort(by_name, (size_t)n_desired, sizeof *by_name, objp_cmp);
+    for (int i = 1; i < n_desired; i++)
+      if (objp_cmp(&by_name[i - 1], &by_name[i]) == 0) {
+        st = ms_error_set(err, MS_ERR_INVALID, "registry: %s '%s' is given twice",
+                          by_name[i]->kind, by_name[i]->name);
+        ms_free(by_name);
+        return st;
+      }
+  }
 
   int64_t gen = 0;
   st = begin_project(reg, project, &gen, err);
-  if (st != MS_OK) return st;
+  if (st != MS_OK) {
+    ms_free(by_name);
+    return st;
+  }
   if (expected_generation >= 0 && expected_generation != gen) {
     reg->be->rollback(reg->db);
+    ms_free(by_name);
     return ms_error_set(err, MS_ERR_CONFLICT,
                         "registry changed since plan (generation %lld, expected %lld): "
                         "re-run apply",
@@ -396,13 +420,6 @@ static ms_status reg_write(ms_registry *reg, const char *project, const ms_reg_o
   /* The diff: desired objects against the current rows. */
   for (int i = 0; st == MS_OK && i < n_desired; i++) {
     const ms_reg_object *d = &desired[i];
-    for (int j = 0; j < i; j++)
-      if (strcmp(desired[j].kind, d->kind) == 0 && strcmp(desired[j].name, d->name) == 0) {
-        st = ms_error_set(err, MS_ERR_INVALID, "registry: %s '%s' is given twice", d->kind,
-                          d->name);
-        break;
-      }
-    if (st != MS_OK) break;
     cur_obj key = {.kind = d->kind, .name = d->name};
     cur_obj *c = cur ? bsearch(&key, cur, (size_t)objs.n_rows, sizeof *cur, cur_cmp) : NULL;
     if (c) c->seen = 1;
@@ -461,10 +478,10 @@ static ms_status reg_write(ms_registry *reg, const char *project, const ms_reg_o
     now_iso(now, sizeof now);
     for (int i = 0; st == MS_OK && i < n_ch; i++) {
       if (ch[i].type == MS_REG_UNCHANGED) continue;
-      const ms_reg_object *d = NULL;
-      for (int j = 0; j < n_desired && !d; j++)
-        if (strcmp(desired[j].kind, ch[i].kind) == 0 && strcmp(desired[j].name, ch[i].name) == 0)
-          d = &desired[j];
+      ms_reg_object k = {.kind = ch[i].kind, .name = ch[i].name};
+      const ms_reg_object *kp = &k, **dp = NULL, *d = NULL;
+      if (by_name) dp = bsearch(&kp, by_name, (size_t)n_desired, sizeof *by_name, objp_cmp);
+      if (dp) d = *dp;
       int exists = ch[i].version > 1;
       st = write_version(reg, project, ch[i].kind, ch[i].name, ch[i].version, exists,
                          d ? d->hash : NULL, d ? d->json : NULL, user, host, ch[i].summary,
@@ -480,6 +497,7 @@ static ms_status reg_write(ms_registry *reg, const char *project, const ms_reg_o
     reg->be->rollback(reg->db);
   }
   ms_free(cur);
+  ms_free(by_name);
   ms_free(new_edges);
   ms_free(old_edges);
   ms_reg_rows_reset(&objs);

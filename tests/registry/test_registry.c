@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "morsel/alloc.h"
 #include "morsel/registry.h"
@@ -705,7 +706,57 @@ static void test_two_connections(void) {
   ms_registry_close(b);
 }
 
-MS_TEST_MAIN(MS_TEST(test_versions), MS_TEST(test_dry_run), MS_TEST(test_edges),
+
+/* A larger project: 1000 views applied at once, then one changed; timings are printed. */
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void test_many_objects(void) {
+  enum { N = 1000 };
+  ms_error err;
+  ms_error_init(&err);
+  ms_registry *reg;
+  CHECK_OK(ms_registry_open(loc(), &reg, &err), &err);
+  const char *P = proj("many");
+  static char names[N][16], jsons[N][32];
+  ms_reg_object *d = ms_calloc(N, sizeof *d);
+  ms_reg_edge *e = ms_calloc(N, sizeof *e);
+  CHECK(d && e);
+  for (int i = 0; i < N; i++) {
+    snprintf(names[i], sizeof names[i], "fv%04d", N - 1 - i);
+    snprintf(jsons[i], sizeof jsons[i], "{\"n\":%d}", i);
+    d[i] = obj("feature_view", names[i], jsons[i]);
+    e[i] = (ms_reg_edge){"feature_view", names[i], "feature_service", "svc"};
+  }
+  double t0 = now_s();
+  ms_reg_change *ch;
+  int n;
+  ms_status st = ms_registry_apply(reg, P, d, N, e, N, 0, "u", "h", 0, NULL, &ch, &n, &err);
+  double t1 = now_s();
+  if (st == MS_OK) {
+    d[7].json = d[7].hash = "{\"n\":-1}";
+    ms_reg_changes_free(ch, n);
+    st = ms_registry_apply(reg, P, d, N, e, N, 1, "u", "h", 0, NULL, &ch, &n, &err);
+  }
+  double t2 = now_s();
+  ms_free(d);
+  ms_free(e);
+  CHECK_OK(st, &err);
+  CHECK_EQ_INT(n, N);
+  CHECK_STR(ch[0].name, "fv0000");
+  int updated = 0;
+  for (int i = 0; i < n; i++) updated += ch[i].type == MS_REG_UPDATED;
+  CHECK_EQ_INT(updated, 1);
+  ms_reg_changes_free(ch, n);
+  printf("     %d objects + %d edges (%s): create %.3f s, update one %.3f s\n", N, N,
+         g_pg ? "postgresql" : "sqlite", t1 - t0, t2 - t1);
+  ms_registry_close(reg);
+}
+
+MS_TEST_MAIN(MS_TEST(test_versions), MS_TEST(test_dry_run), MS_TEST(test_edges), MS_TEST(test_many_objects),
              MS_TEST(test_put_and_teardown), MS_TEST(test_conflict_and_invalid),
              MS_TEST(test_two_connections), MS_TEST(test_open_errors),
              MS_TEST(test_concurrent_apply), MS_TEST(test_schema_version))
