@@ -44,6 +44,21 @@ ms_status cli_cmd_convert(const cli_args *a, ms_error *err);
 ms_status cli_cmd_scan(const cli_args *a, ms_error *err);
 ms_status cli_cmd_example_data(const cli_args *a, ms_error *err);
 
+/* Feature repository and registry commands (cmd_init.c, cmd_repo.c, cmd_registry.c). */
+ms_status cli_cmd_init(const cli_args *a, ms_error *err);
+ms_status cli_cmd_plan(const cli_args *a, ms_error *err);
+ms_status cli_cmd_apply(const cli_args *a, ms_error *err);
+ms_status cli_cmd_teardown(const cli_args *a, ms_error *err);
+ms_status cli_cmd_validate(const cli_args *a, ms_error *err);
+ms_status cli_cmd_entities(const cli_args *a, ms_error *err);
+ms_status cli_cmd_data_sources(const cli_args *a, ms_error *err);
+ms_status cli_cmd_feature_views(const cli_args *a, ms_error *err);
+ms_status cli_cmd_on_demand_feature_views(const cli_args *a, ms_error *err);
+ms_status cli_cmd_feature_services(const cli_args *a, ms_error *err);
+ms_status cli_cmd_saved_datasets(const cli_args *a, ms_error *err);
+ms_status cli_cmd_lineage(const cli_args *a, ms_error *err);
+ms_status cli_cmd_registry_dump(const cli_args *a, ms_error *err);
+
 /* Visits the dataset in row order in pieces (whole CSV files; Parquet files in runs of row
  * groups of at least target_rows rows). fn sets *stop to end early. */
 typedef ms_status (*cli_piece_fn)(void *ctx, const ms_table *t, bool *stop, ms_error *err);

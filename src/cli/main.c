@@ -46,6 +46,38 @@ static const cli_opt_spec k_example_opts[] = {
     {"seed", "S", "random seed (default 42)"},
 };
 
+#define REPO_OPTS                                                                   \
+  {"repo", "DIR", "the feature repository (default: the current directory); also -C DIR"}, \
+      {"config", "FILE", "another feature_store.yaml"}
+static const cli_opt_spec k_init_opts[] = {
+    {"template", "T", "repository template: minimal (the default); also -t T"},
+};
+static const cli_opt_spec k_plan_opts[] = {
+    REPO_OPTS,
+    {"json", NULL, "machine-readable JSON instead of text"},
+};
+static const cli_opt_spec k_teardown_opts[] = {REPO_OPTS};
+static const cli_opt_spec k_objects_opts[] = {
+    REPO_OPTS,
+    {"json", NULL, "machine-readable JSON instead of text"},
+    {"version", "N", "describe: this version instead of the latest"},
+};
+static const cli_opt_spec k_lineage_opts[] = {
+    REPO_OPTS,
+    {"format", "F", "tree (default), dot (Graphviz) or json"},
+    {"json", NULL, "same as --format json"},
+};
+static const cli_opt_spec k_dump_opts[] = {
+    REPO_OPTS,
+    {"json", NULL, "accepted for symmetry: the dump is always JSON"},
+};
+
+#define OBJECTS_USAGE "list | describe NAME | history NAME"
+#define OBJECTS_NOTES                                                                         \
+  "list: one line per current object; describe: the definition as stored (canonical JSON,\n" \
+  "pretty-printed; --json for the raw record); history: every version (number, time,\n"     \
+  "user@host, hash prefix, what changed). Deleted objects keep their history."
+
 typedef struct cli_command {
   const char *name;
   const char *usage; /* positional arguments */
@@ -84,6 +116,51 @@ static const cli_command k_commands[] = {
     {"example-data", "sample", 1, 1,
      "write a deterministic sample feature table (customer_id, event_timestamp, created, features)",
      NULL, OPTS(k_example_opts), cli_cmd_example_data},
+    {"init", "NAME", 1, 1, "create a feature repository NAME/ (config, definitions, sample data)",
+     "Refuses a directory that exists and is not empty. NAME's last component becomes the\n"
+     "project name (letters, digits and underscores).",
+     OPTS(k_init_opts), cli_cmd_init},
+    {"plan", "", 0, 0, "validate the repository and show what apply would change (writes nothing)",
+     NULL, OPTS(k_plan_opts), cli_cmd_plan},
+    {"apply", "", 0, 0, "validate the repository and write its definitions to the registry",
+     "All changes are written in one transaction. If another apply committed after this one\n"
+     "planned, nothing is written and the command fails with a conflict: run it again.",
+     OPTS(k_plan_opts), cli_cmd_apply},
+    {"teardown", "", 0, 0, "remove every object of the project from the registry (history is kept)",
+     NULL, OPTS(k_teardown_opts), cli_cmd_teardown},
+    {"validate", "", 0, 0,
+     "check every source's files against the definitions (columns exist, types compatible)",
+     "Checks the timestamp field, created column, date partition column, the join keys of the\n"
+     "entities and every schema field of the views reading the source (after field_mapping).\n"
+     "Type rules: a declared type accepts the same type and lossless widenings: int64 accepts\n"
+     "int8..int64 and uint8..uint32, int32 accepts int8..int32 and uint8..uint16, float64\n"
+     "accepts float32, string accepts large strings, bytes accepts any binary, timestamp any\n"
+     "unit and time zone. Narrowing (int64 data for an int32 feature) is an error. For CSV the\n"
+     "widths come from inference, so only the family (integer, float) is checked.\n"
+     "Every problem is reported; exit status 1 if there is any.",
+     OPTS(k_plan_opts), cli_cmd_validate},
+    {"entities", OBJECTS_USAGE, 1, 2, "list, describe or show the history of entities",
+     OBJECTS_NOTES, OPTS(k_objects_opts), cli_cmd_entities},
+    {"data-sources", OBJECTS_USAGE, 1, 2, "list, describe or show the history of data sources",
+     OBJECTS_NOTES, OPTS(k_objects_opts), cli_cmd_data_sources},
+    {"sources", OBJECTS_USAGE, 1, 2, "alias of data-sources", OBJECTS_NOTES, OPTS(k_objects_opts),
+     cli_cmd_data_sources},
+    {"feature-views", OBJECTS_USAGE, 1, 2, "list, describe or show the history of feature views",
+     OBJECTS_NOTES, OPTS(k_objects_opts), cli_cmd_feature_views},
+    {"on-demand-feature-views", OBJECTS_USAGE, 1, 2,
+     "list, describe or show the history of on-demand feature views", OBJECTS_NOTES,
+     OPTS(k_objects_opts), cli_cmd_on_demand_feature_views},
+    {"feature-services", OBJECTS_USAGE, 1, 2,
+     "list, describe or show the history of feature services", OBJECTS_NOTES,
+     OPTS(k_objects_opts), cli_cmd_feature_services},
+    {"saved-datasets", OBJECTS_USAGE, 1, 2, "list, describe or show the history of saved datasets",
+     OBJECTS_NOTES, OPTS(k_objects_opts), cli_cmd_saved_datasets},
+    {"lineage", "NAME", 1, 1, "the graph around an object: what it reads and what reads it",
+     "NAME is an object name, or KIND:NAME when several kinds share it (kinds: entity,\n"
+     "data_source, feature_view, on_demand_feature_view, feature_service, saved_dataset).",
+     OPTS(k_lineage_opts), cli_cmd_lineage},
+    {"registry-dump", "", 0, 0, "print the project's whole registry (objects and lineage) as JSON",
+     NULL, OPTS(k_dump_opts), cli_cmd_registry_dump},
 };
 #define N_COMMANDS ((int)(sizeof k_commands / sizeof k_commands[0]))
 
@@ -101,8 +178,8 @@ static void print_command_help(FILE *out, const cli_command *c) {
 static void print_help(FILE *out) {
   fprintf(out, "morsel %s: a feature store's offline engine (Parquet and CSV tools)\n\n", MORSEL_VERSION);
   fprintf(out, "usage: morsel COMMAND [arguments] [options]\n\ncommands:\n");
-  for (int i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-14s %s\n", k_commands[i].name, k_commands[i].summary);
-  fprintf(out, "  %-14s %s\n", "help", "this text, or `morsel help COMMAND` for a command's options");
+  for (int i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-24s %s\n", k_commands[i].name, k_commands[i].summary);
+  fprintf(out, "  %-24s %s\n", "help", "this text, or `morsel help COMMAND` for a command's options");
   fprintf(out, "\nA PATH is a file, a directory of files, a glob ('*', '?', '[...]', '**') or a "
                "hive-partitioned directory.\n");
   fprintf(out, "Errors are printed as \"morsel: <message>\"; exit status 1 on failure, 2 on a usage error.\n");
@@ -182,6 +259,9 @@ static bool parse_args(const cli_command *c, int argc, char **argv, cli_args *a,
   bool options_done = false;
   for (int i = 0; i < argc; i++) {
     const char *arg = argv[i];
+    /* the two short options: -C DIR (as in git and make) and -t T (init's template) */
+    if (!options_done && strcmp(arg, "-C") == 0) arg = "--repo";
+    if (!options_done && strcmp(arg, "-t") == 0) arg = "--template";
     if (!options_done && strcmp(arg, "--") == 0) { options_done = true; continue; }
     if (!options_done && (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)) {
       *want_help = true;
