@@ -44,9 +44,10 @@ ms_status cli_repo_open(const cli_args *a, bool open_registry, cli_repo *out, ms
     fflush(stdout);
     for (int i = 0; i < n_problems; i++) fprintf(stderr, "%s\n", problems[i]);
     ms_repo_problems_free(problems, n_problems);
-    if (n_problems > 1) {
+    if (n_problems > 0) { /* each was printed above; the summary goes last */
       ms_error_init(err);
-      ms_error_set(err, st, "%d problems in the repository; nothing was written", n_problems);
+      ms_error_set(err, st, "%d problem%s in the repository; nothing was written", n_problems,
+                   n_problems == 1 ? "" : "s");
     }
     ms_repo_free(out->repo);
     out->repo = NULL;
