@@ -227,6 +227,17 @@ static ms_status obj_list(cli_repo *r, const char *kind, bool json, ms_error *er
   return ok ? MS_OK : ms_error_set(err, MS_ERR_IO, "cannot write to standard output");
 }
 
+/* The command that shows a kind ("feature-views" for "feature_view"). */
+static const char *command_of(const char *kind) {
+  static const char *const map[][2] = {
+      {"entity", "entities"}, {"data_source", "data-sources"}, {"feature_view", "feature-views"},
+      {"on_demand_feature_view", "on-demand-feature-views"}, {"feature_service", "feature-services"},
+      {"saved_dataset", "saved-datasets"}};
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    if (strcmp(map[i][0], kind) == 0) return map[i][1];
+  return kind;
+}
+
 static ms_status obj_describe(cli_repo *r, const char *kind, const char *name, int64_t version,
                               bool json, ms_error *err) {
   ms_reg_version v;
@@ -236,7 +247,8 @@ static ms_status obj_describe(cli_repo *r, const char *kind, const char *name, i
     ms_error_init(err);
     if (version > 0)
       return ms_error_set(err, MS_ERR_NOT_FOUND, "%s '%s' has no version %lld in project %s (see morsel %s history %s)",
-                          cli_kind_label(kind), name, (long long)version, r->cfg->project, kind, name);
+                          cli_kind_label(kind), name, (long long)version, r->cfg->project, command_of(kind),
+                          name);
     return ms_error_set(err, MS_ERR_NOT_FOUND, "no %s named '%s' in project %s", cli_kind_label(kind),
                         name, r->cfg->project);
   }
