@@ -415,6 +415,16 @@ static void walk(lineage *L, const char *kind, const char *name, bool up, int de
   }
 }
 
+/* Edges in one order whatever the back end returns: by from kind, from name, to kind, to name. */
+static int edge_cmp(const void *x, const void *y) {
+  const ms_reg_edge *a = x, *b = y;
+  int c = strcmp(a->from_kind, b->from_kind);
+  if (!c) c = strcmp(a->from_name, b->from_name);
+  if (!c) c = strcmp(a->to_kind, b->to_kind);
+  if (!c) c = strcmp(a->to_name, b->to_name);
+  return c;
+}
+
 static void json_node(cli_buf *b, const char *kind, const char *name) {
   cli_buf_puts(b, "{\"kind\":");
   cli_json_string(b, kind, strlen(kind));
@@ -458,6 +468,7 @@ ms_status cli_cmd_lineage(const cli_args *a, ms_error *err) {
   int n_edges = 0;
   st = ms_registry_list(r.reg, r.cfg->project, kind_buf[0] ? kind_buf : NULL, &objs, &n_objs, err);
   if (st == MS_OK) st = ms_registry_edges(r.reg, r.cfg->project, &edges, &n_edges, err);
+  if (st == MS_OK && n_edges > 1) qsort(edges, (size_t)n_edges, sizeof *edges, edge_cmp);
   const char *kind = NULL;
   int matches = 0;
   for (int i = 0; st == MS_OK && i < n_objs; i++)
@@ -544,6 +555,7 @@ ms_status cli_cmd_registry_dump(const cli_args *a, ms_error *err) {
   st = ms_registry_generation(r.reg, r.cfg->project, &gen, err);
   if (st == MS_OK) st = ms_registry_list(r.reg, r.cfg->project, NULL, &objs, &n_objs, err);
   if (st == MS_OK) st = ms_registry_edges(r.reg, r.cfg->project, &edges, &n_edges, err);
+  if (st == MS_OK && n_edges > 1) qsort(edges, (size_t)n_edges, sizeof *edges, edge_cmp);
   cli_buf out = {0};
   if (st == MS_OK) {
     cli_buf_puts(&out, "{\"project\":");

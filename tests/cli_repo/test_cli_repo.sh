@@ -126,6 +126,7 @@ run_rc "$M" lineage customer_features -C "$R"
 expect_eq "lineage tree" "$out" "feature_view customer_features
 upstream:
   <- data_source customer_source
+  <- entity customer
 downstream:
   -> feature_service customer_activity"
 run_rc "$M" lineage customer_activity -C "$R" --format dot
@@ -134,6 +135,7 @@ expect_eq "lineage dot" "$out" 'digraph lineage {
   node [shape=box];
   "feature_service:customer_activity" [style=bold];
   "data_source:customer_source" -> "feature_view:customer_features";
+  "entity:customer" -> "feature_view:customer_features";
   "feature_view:customer_features" -> "feature_service:customer_activity";
 }'
 run_rc "$M" lineage customer_source -C "$R" --format json
@@ -144,7 +146,7 @@ run_rc "$M" lineage nothing_here -C "$R"
 # ---- registry-dump ----
 run_rc "$M" registry-dump -C "$R"
 [ $rc = 0 ] && json_ok <<<"$out" || fail "registry-dump is not JSON: $out $err"
-expect_eq "dump objects" "$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["project"], len(d["objects"]), len(d["lineage"]))' <<<"$out")" "shop 4 2"
+expect_eq "dump objects" "$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["project"], len(d["objects"]), len(d["lineage"]))' <<<"$out")" "shop 4 3"
 
 # ---- bad YAML: file:line:col, nothing written ----
 before=$("$M" registry-dump -C "$R")
