@@ -172,6 +172,13 @@ static char *buf_take(cli_buf *b) {
   return s ? s : ms_strdup("");
 }
 
+/* The first 12 characters of a hash (ms_strndup copies n bytes, so bound n first). */
+static char *hash_prefix(const char *h) {
+  if (!h) h = "";
+  size_t n = strlen(h);
+  return ms_strndup(h, n < 12 ? n : 12);
+}
+
 static ms_status obj_list(cli_repo *r, const char *kind, bool json, ms_error *err) {
   ms_reg_object *objs = NULL;
   int n = 0;
@@ -214,7 +221,7 @@ static ms_status obj_list(cli_repo *r, const char *kind, bool json, ms_error *er
         if (v && !(len == 4 && strncmp(v, "null", 4) == 0)) cell_from_json(&cb, v, len);
         row[c] = buf_take(&cb);
       }
-      row[n_cols - 1] = ms_strndup(objs[i].hash, 12);
+      row[n_cols - 1] = hash_prefix(objs[i].hash);
     }
     if (n == 0) cli_buf_printf(&out, "no %ss in project %s\n", cli_kind_label(kind), r->cfg->project);
     else print_table(&out, cells, n + 1, n_cols);
@@ -326,7 +333,7 @@ static ms_status obj_history(cli_repo *r, const char *kind, const char *name, bo
       cli_buf_reset(&t);
       cli_buf_printf(&t, "%s@%s", v[i].user ? v[i].user : "?", v[i].host ? v[i].host : "?");
       row[2] = buf_take(&t);
-      row[3] = ms_strndup(v[i].hash ? v[i].hash : "", 12);
+      row[3] = hash_prefix(v[i].hash);
       cli_buf_reset(&t);
       if (v[i].deleted) cli_buf_puts(&t, "deleted");
       else if (v[i].summary && *v[i].summary) cli_buf_puts(&t, v[i].summary);
