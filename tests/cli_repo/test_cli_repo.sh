@@ -30,6 +30,14 @@ run_rc() {
 json_ok() { python3 -m json.tool >/dev/null 2>&1; }
 
 R=$T/shop
+# ---- help lists every repository command ----
+run_rc "$M" help
+for c in init plan apply teardown validate entities data-sources sources feature-views \
+         feature-services saved-datasets lineage registry-dump; do
+  grep -q "^  $c " <<<"$out" || fail "help does not list $c"
+done
+run_rc "$M" feature-views frob
+[ $rc = 1 ] && grep -q "unknown action 'frob'" <<<"$err" || fail "unknown action: $rc $err"
 # ---- init ----
 run_rc "$M" init "$R"
 [ $rc = 0 ] || fail "init: rc=$rc $err"
