@@ -756,7 +756,74 @@ static void test_many_objects(void) {
   ms_registry_close(reg);
 }
 
+/* Processes racing to create the same new project with expected generation -1: each
+ * computes its diff inside the transaction, so exactly one creates the objects, the others
+ * find them unchanged; nobody fails on the new project row or a duplicate version. */
+static void test_concurrent_new_project(void) {
+  enum { NP = 4 };
+  char P[128];
+  snprintf(P, sizeof P, "%s", proj("race_new"));
+  int pipefd[2];
+  CHECK(pipe(pipefd) == 0);
+  pid_t pids[NP];
+  for (int p = 0; p < NP; p++) {
+    fflush(NULL);
+    pids[p] = fork();
+    CHECK(pids[p] >= 0);
+    if (pids[p] == 0) {
+      close(pipefd[1]);
+      char go;
+      if (read(pipefd[0], &go, 1) < 0) _exit(3);
+      ms_error err;
+      ms_error_init(&err);
+      ms_registry *reg;
+      if (ms_registry_open(loc(), &reg, &err) != MS_OK) _exit(2);
+      ms_reg_object d[] = {obj("entity", "e", "1"), obj("feature_view", "f", "1")};
+      ms_reg_edge e[] = {{"entity", "e", "feature_view", "f"}};
+      ms_reg_change *ch;
+      int n;
+      ms_status st = ms_registry_apply(reg, P, d, 2, e, 1, -1, "u", "h", 0, NULL, &ch, &n, &err);
+      int created = 0;
+      if (st == MS_OK) {
+        for (int i = 0; i < n; i++) created += ch[i].type == MS_REG_CREATED;
+        ms_reg_changes_free(ch, n);
+      } else {
+        fprintf(stderr, "process %d: %s\n", p, err.message);
+      }
+      ms_registry_close(reg);
+      _exit(st != MS_OK ? 1 : created == 2 ? 10 : created == 0 ? 11 : 12);
+    }
+  }
+  close(pipefd[0]);
+  char go[NP] = {0};
+  CHECK(write(pipefd[1], go, sizeof go) == (ssize_t)sizeof go);
+  close(pipefd[1]);
+  int n_created = 0, n_unchanged = 0;
+  for (int p = 0; p < NP; p++) {
+    int status;
+    waitpid(pids[p], &status, 0);
+    CHECK(WIFEXITED(status));
+    n_created += WEXITSTATUS(status) == 10;
+    n_unchanged += WEXITSTATUS(status) == 11;
+  }
+  CHECK_EQ_INT(n_created, 1);
+  CHECK_EQ_INT(n_unchanged, NP - 1);
+  ms_error err;
+  ms_error_init(&err);
+  ms_registry *reg;
+  CHECK_OK(ms_registry_open(loc(), &reg, &err), &err);
+  int64_t gen;
+  CHECK_OK(ms_registry_generation(reg, P, &gen, &err), &err);
+  CHECK_EQ_INT(gen, 1);
+  ms_reg_version *h;
+  int n;
+  CHECK_OK(ms_registry_history(reg, P, "feature_view", "f", &h, &n, &err), &err);
+  CHECK_EQ_INT(n, 1);
+  ms_reg_versions_free(h, n);
+  ms_registry_close(reg);
+}
+
 MS_TEST_MAIN(MS_TEST(test_versions), MS_TEST(test_dry_run), MS_TEST(test_edges), MS_TEST(test_many_objects),
              MS_TEST(test_put_and_teardown), MS_TEST(test_conflict_and_invalid),
              MS_TEST(test_two_connections), MS_TEST(test_open_errors),
-             MS_TEST(test_concurrent_apply), MS_TEST(test_schema_version))
+             MS_TEST(test_concurrent_apply), MS_TEST(test_concurrent_new_project), MS_TEST(test_schema_version))
