@@ -35,7 +35,6 @@
  * chunk holding the first bad byte parses it exactly as a serial parse would. */
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "columnar/column.h"
 #include "formats/csv/csv_internal.h"
@@ -517,19 +516,6 @@ typedef struct read_ctx {
   int64_t *row_base;    /* first row of each chunk in the result */
 } read_ctx;
 
-/* Asks for transparent huge pages on a large output buffer: first-touch page faults are
- * a large share of parsing time otherwise (a hint; failures are ignored). */
-static void advise_huge(void *p, int64_t len) {
-#ifdef MADV_HUGEPAGE
-  const uintptr_t huge = (uintptr_t)2 << 20;
-  if (len < 4 * (int64_t)huge) return;
-  uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + (uintptr_t)len) & ~(huge - 1);
-  if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
-#else
-  (void)p; (void)len;
-#endif
-}
-
 static bool direct_kind(csv_kind k) { return k != K_BOOL && k != K_STR && k != K_BIN; }
 
 static void chunk_free(csv_chunk *ck, int n_out) {
@@ -861,8 +847,6 @@ static ms_status assemble_task(void *vctx, int64_t c, int worker, ms_error *err)
     values = ms_buffer_create((rows + 1) * (large ? 8 : 4));
     data = ms_buffer_create(dtotal);
     if (!values || !data) goto nomem;
-    advise_huge(values->data, values->capacity);
-    advise_huge(data->data, data->capacity);
     memset(values->data, 0, large ? 8 : 4);
     values->size = (rows + 1) * (large ? 8 : 4);
     data->size = dtotal;
@@ -973,7 +957,6 @@ static ms_status read_body(csv_plan *pl, const ms_csv_read_options *o, ms_table 
     if (!direct_kind(pl->cols[c].kind)) continue;
     ctx.fixed[c] = ms_buffer_create(ctx.bound_base[ctx.n_chunks] * pl->cols[c].elem);
     if (!ctx.fixed[c]) { st = ms_error_set(err, MS_ERR_NOMEM, "out of memory"); goto done; }
-    advise_huge(ctx.fixed[c]->data, ctx.fixed[c]->capacity);
   }
   st = ms_pool_run(o->pool, ctx.n_chunks, parse_chunk_task, &ctx, err);
   if (st) goto done;
