@@ -5,6 +5,8 @@
 # in tree, dot and json form (exact output); validate reports a missing column and a wrong
 # type in one run; a YAML syntax error names file:line:col and leaves the registry as it
 # was; registry-dump is valid JSON; init refuses a non-empty directory.
+# With MS_CLI_REPO_REGISTRY set to a postgresql:// URL (test_cli_repo_pg.sh does this) the
+# same steps run against that registry instead of the repository's SQLite file.
 set -euo pipefail
 M=${MORSEL:?MORSEL must name the morsel binary}
 T=${MS_TEST_TMP:-/tmp/morsel-test}/cli-repo.$$
@@ -56,6 +58,20 @@ mkdir "$T/empty"
 run_rc "$M" init "$T/empty" -t minimal
 [ $rc = 0 ] || fail "init into an empty directory: $err"
 
+PG=${MS_CLI_REPO_REGISTRY:-}
+backend=sqlite
+[ -z "$PG" ] || backend=postgresql
+if [ -n "$PG" ]; then
+  python3 - "$R/feature_store.yaml" "$PG" <<'PY'
+import sys
+p, url = sys.argv[1], sys.argv[2]
+lines = open(p).read().split("\n")
+lines = [("registry:\n  registry_type: sql\n  path: " + url) if l.startswith("registry:") else l for l in lines]
+open(p, "w").write("\n".join(lines))
+PY
+  grep -q "registry_type: sql" "$R/feature_store.yaml" || fail "could not point the repo at PostgreSQL"
+fi
+
 # ---- validate on the fresh repo ----
 run_rc "$M" validate -C "$R"
 [ $rc = 0 ] && grep -q "no problems" <<<"$out" || fail "validate fresh repo: rc=$rc $out $err"
@@ -74,7 +90,7 @@ grep -qF "Plan: 4 to create, 0 to update, 0 to delete, 0 unchanged." <<<"$out" |
 run_rc "$M" apply --repo "$R"
 [ $rc = 0 ] || fail "apply: rc=$rc $err"
 grep -qF "Applied: 4 created, 0 updated, 0 deleted, 0 unchanged." <<<"$out" || fail "apply summary: $out"
-[ -s "$R/data/registry.db" ] || fail "apply wrote no registry"
+[ -n "$PG" ] || [ -s "$R/data/registry.db" ] || fail "apply wrote no registry"
 (cd "$R" && "$M" plan) >"$T/plan2" 2>&1 || fail "plan after apply failed"
 grep -qF "No changes: 4 unchanged." "$T/plan2" || { fail "plan after apply"; cat "$T/plan2" >&2; }
 run_rc "$M" plan -C "$R" --json
@@ -154,7 +170,7 @@ run_rc "$M" lineage nothing_here -C "$R"
 # ---- registry-dump ----
 run_rc "$M" registry-dump -C "$R"
 [ $rc = 0 ] && json_ok <<<"$out" || fail "registry-dump is not JSON: $out $err"
-expect_eq "dump objects" "$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["project"], len(d["objects"]), len(d["lineage"]))' <<<"$out")" "shop 4 3"
+expect_eq "dump objects" "$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["project"], d["backend"], len(d["objects"]), len(d["lineage"]))' <<<"$out")" "shop $backend 4 3"
 
 # ---- bad YAML: file:line:col, nothing written ----
 before=$("$M" registry-dump -C "$R")
