@@ -110,6 +110,11 @@ ms_status ms_registry_put(ms_registry *reg, const char *project, const ms_reg_ob
                           const ms_reg_edge *edges, int n_edges, const char *user,
                           const char *host, int allow_overwrite, ms_error *err);
 
+/* Readers cache ms_registry_list answers for `seconds` (feature_store.yaml's
+ * registry.cache_ttl_seconds; 0 = no cache, the default). Writes through this handle clear
+ * the cache at once; other processes' writes are seen once an entry expires. */
+void ms_registry_set_cache_ttl(ms_registry *reg, int64_t seconds);
+
 /* Current (non-deleted) objects of a kind (kind NULL = all kinds), sorted by kind then
  * name. Free with ms_reg_objects_free (the strings are owned by the array). */
 ms_status ms_registry_list(ms_registry *reg, const char *project, const char *kind,

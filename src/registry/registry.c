@@ -26,6 +26,7 @@
  *   (objects or edges), put and teardown. A plan made before any of them is stale.
  * - kinds are sorted by the fixed kind order, names by byte order (strcmp), in C, so both
  *   back ends order identically whatever their collation. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +35,22 @@
 #include "morsel/alloc.h"
 #include "registry/reg_int.h"
 
+/* A cached ms_registry_list answer (see ms_registry_set_cache_ttl). */
+typedef struct list_cache_entry {
+  char *project;
+  char *kind; /* NULL = all kinds */
+  ms_reg_object *objs;
+  int n;
+  double fetched_at; /* CLOCK_MONOTONIC seconds */
+} list_cache_entry;
+
+enum { MS_REG_CACHE_SLOTS = 16 };
+
 struct ms_registry {
   const ms_reg_backend *be;
   void *db;
+  int64_t cache_ttl_seconds; /* 0 = no caching */
+  list_cache_entry cache[MS_REG_CACHE_SLOTS];
 };
 
 static const char *const kKinds[] = {"entity",          "data_source",
@@ -161,8 +175,11 @@ ms_status ms_registry_open(const char *location, ms_registry **out, ms_error *er
   return MS_OK;
 }
 
+static void cache_clear(ms_registry *reg);
+
 void ms_registry_close(ms_registry *reg) {
   if (!reg) return;
+  cache_clear(reg);
   if (reg->db) reg->be->close(reg->db);
   ms_free(reg);
 }
@@ -521,12 +538,14 @@ ms_status ms_registry_apply(ms_registry *reg, const char *project, const ms_reg_
                             int64_t expected_generation, const char *user, const char *host,
                             int dry_run, ms_reg_summarize_fn summarize,
                             ms_reg_change **out_changes, int *out_n, ms_error *err) {
+  if (reg && !dry_run) cache_clear(reg);
   return reg_write(reg, project, desired, n_desired, edges, n_edges, expected_generation, user,
                    host, dry_run, summarize, 0, out_changes, out_n, err);
 }
 
 ms_status ms_registry_teardown(ms_registry *reg, const char *project, const char *user,
                                const char *host, ms_error *err) {
+  if (reg) cache_clear(reg);
   return reg_write(reg, project, NULL, 0, NULL, 0, -1, user, host, 0, NULL, 1, NULL, NULL, err);
 }
 
@@ -535,6 +554,7 @@ ms_status ms_registry_put(ms_registry *reg, const char *project, const ms_reg_ob
                           const char *host, int allow_overwrite, ms_error *err) {
   if (!reg || !project || !*project || !obj || n_edges < 0 || (n_edges && !edges))
     return ms_error_set(err, MS_ERR_INVALID, "registry: bad argument");
+  cache_clear(reg);
   ms_status st = check_object(obj, err);
   if (st == MS_OK) st = check_edges(edges, n_edges, err);
   if (st != MS_OK) return st;
@@ -604,12 +624,102 @@ static char *take(ms_reg_rows *r, int row, int col) {
   return v;
 }
 
+/* ---- reader cache: list answers kept for cache_ttl_seconds, as Feast's registry cache.
+ * Writes through this handle clear it at once; writes by other processes become visible
+ * when an entry expires. Answers are deep-copied in and out, so callers own what they get. */
+
+static double now_monotonic(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void cache_entry_reset(list_cache_entry *e) {
+  ms_free(e->project);
+  ms_free(e->kind);
+  ms_reg_objects_free(e->objs, e->n);
+  memset(e, 0, sizeof *e);
+}
+
+static void cache_clear(ms_registry *reg) {
+  for (int i = 0; i < MS_REG_CACHE_SLOTS; i++)
+    if (reg->cache[i].project) cache_entry_reset(&reg->cache[i]);
+}
+
+static ms_status copy_objects(const ms_reg_object *src, int n, ms_reg_object **out) {
+  ms_reg_object *o = ms_calloc((size_t)n + 1, sizeof *o);
+  if (!o) return MS_ERR_NOMEM;
+  for (int i = 0; i < n; i++) {
+    o[i].kind = ms_strdup(src[i].kind);
+    o[i].name = ms_strdup(src[i].name);
+    o[i].json = src[i].json ? ms_strdup(src[i].json) : NULL;
+    o[i].hash = src[i].hash ? ms_strdup(src[i].hash) : NULL;
+    if (!o[i].kind || !o[i].name || (src[i].json && !o[i].json) || (src[i].hash && !o[i].hash)) {
+      ms_reg_objects_free(o, i + 1);
+      return MS_ERR_NOMEM;
+    }
+  }
+  *out = o;
+  return MS_OK;
+}
+
+static bool same_kind(const char *a, const char *b) {
+  return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+void ms_registry_set_cache_ttl(ms_registry *reg, int64_t seconds) {
+  if (!reg) return;
+  reg->cache_ttl_seconds = seconds > 0 ? seconds : 0;
+  cache_clear(reg);
+}
+
+static ms_status list_uncached(ms_registry *reg, const char *project, const char *kind,
+                               ms_reg_object **out, int *out_n, ms_error *err);
+
 ms_status ms_registry_list(ms_registry *reg, const char *project, const char *kind,
                            ms_reg_object **out, int *out_n, ms_error *err) {
   if (!reg || !project || !out || !out_n)
     return ms_error_set(err, MS_ERR_INVALID, "registry: bad argument");
   *out = NULL;
   *out_n = 0;
+  if (reg->cache_ttl_seconds <= 0) return list_uncached(reg, project, kind, out, out_n, err);
+  double now = now_monotonic();
+  list_cache_entry *slot = NULL;
+  for (int i = 0; i < MS_REG_CACHE_SLOTS; i++) {
+    list_cache_entry *e = &reg->cache[i];
+    if (!e->project) { if (!slot) slot = e; continue; }
+    if (strcmp(e->project, project) != 0 || !same_kind(e->kind, kind)) continue;
+    if (now - e->fetched_at < (double)reg->cache_ttl_seconds) {
+      if (copy_objects(e->objs, e->n, out) != MS_OK) return oom(err);
+      *out_n = e->n;
+      return MS_OK;
+    }
+    cache_entry_reset(e); /* expired */
+    if (!slot) slot = e;
+  }
+  ms_status st = list_uncached(reg, project, kind, out, out_n, err);
+  if (st != MS_OK) return st;
+  if (!slot) { /* full: evict the oldest */
+    slot = &reg->cache[0];
+    for (int i = 1; i < MS_REG_CACHE_SLOTS; i++)
+      if (reg->cache[i].fetched_at < slot->fetched_at) slot = &reg->cache[i];
+    cache_entry_reset(slot);
+  }
+  /* Caching is best effort: without memory for the copy the answer is still right. */
+  slot->project = ms_strdup(project);
+  slot->kind = kind ? ms_strdup(kind) : NULL;
+  if (!slot->project || (kind && !slot->kind) ||
+      copy_objects(*out, *out_n, &slot->objs) != MS_OK) {
+    cache_entry_reset(slot);
+    return MS_OK;
+  }
+  slot->n = *out_n;
+  slot->fetched_at = now;
+  return MS_OK;
+}
+
+static ms_status list_uncached(ms_registry *reg, const char *project, const char *kind,
+                               ms_reg_object **out, int *out_n, ms_error *err) {
   ms_reg_rows r;
   const char *p[] = {project, kind};
   ms_status st = q(reg,
