@@ -193,6 +193,41 @@ run_rc "$M" validate -C "$R" --json
 json_ok <<<"$out" || fail "validate --json: $out"
 cp "$T/features.good" "$R/features.yaml"
 
+# ---- concurrent applies from two checkouts of the repository: each one either applies or
+# is refused with the conflict message; the registry ends as one of the two, never a mix ----
+R2=$T/shop_b
+cp -r "$R" "$R2"
+rm -f "$R2/data/registry.db"
+if [ -z "$PG" ]; then sed -i "s|^registry: .*|registry: $R/data/registry.db|" "$R2/feature_store.yaml"; fi
+refused=0
+for round in 1 2 3 4 5; do
+  sed -i "s/ttl: [0-9]*d/ttl: ${round}1d/" "$R/features.yaml"
+  sed -i "s/ttl: [0-9]*d/ttl: ${round}2d/; s/description: Every customer activity feature.*/description: Every customer activity feature $round/" "$R2/features.yaml"
+  set +e
+  "$M" apply -C "$R" >"$T/a.out" 2>"$T/a.err" & pa=$!
+  "$M" apply -C "$R2" >"$T/b.out" 2>"$T/b.err" & pb=$!
+  wait $pa; ra=$?
+  wait $pb; rb=$?
+  set -e
+  for x in a b; do
+    r=$ra; [ $x = b ] && r=$rb
+    if [ $r != 0 ] && ! grep -q "nothing was written" "$T/$x.err"; then
+      fail "concurrent apply $x (round $round): rc=$r $(cat "$T/$x.err")"
+    fi
+  done
+  [ $ra = 0 ] || [ $rb = 0 ] || fail "round $round: both concurrent applies refused"
+  [ $ra = 0 ] && [ $rb = 0 ] || refused=$((refused + 1))
+  ttl=$("$M" feature-views describe customer_features -C "$R" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["definition"]["ttl"])')
+  svc=$("$M" feature-services describe customer_activity -C "$R" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["definition"]["description"])')
+  case "$ttl|$svc" in
+    "${round}1d|Every customer activity feature"|"${round}2d|Every customer activity feature $round") ;;
+    *) fail "round $round: registry holds a mix of the two applies: ttl=$ttl service=$svc" ;;
+  esac
+done
+echo "concurrent applies: $refused of 5 rounds had one apply refused"
+cp "$T/features.good" "$R/features.yaml"
+"$M" apply -C "$R" >/dev/null
+
 # ---- teardown ----
 run_rc "$M" teardown -C "$R"
 [ $rc = 0 ] || fail "teardown: $err"
