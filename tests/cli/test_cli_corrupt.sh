@@ -3,29 +3,7 @@
 # either success or exit status 1 with a "morsel: " message (the ASan build of this test
 # also proves there is no out-of-bounds access or leak on those paths).
 set -euo pipefail
-M=${MORSEL:?MORSEL must name the morsel binary}
-T=${MS_TEST_TMP:-/tmp/morsel-test}/cli-corrupt.$$
-rm -rf "$T"
-mkdir -p "$T"
-trap 'rm -rf "$T"' EXIT
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-# expect_eq NAME ACTUAL EXPECTED
-expect_eq() {
-  if [ "$2" != "$3" ]; then
-    fail "$1"
-    diff <(printf '%s\n' "$3") <(printf '%s\n' "$2") >&2 || true
-  fi
-}
-# run_rc CMD...: runs, stores stdout in $out, stderr in $err, status in $rc
-run_rc() {
-  set +e
-  "$@" >"$T/.out" 2>"$T/.err"
-  rc=$?
-  set -e
-  out=$(cat "$T/.out")
-  err=$(cat "$T/.err")
-}
+source "$(dirname "$0")/../lib/cli_test_common.sh" cli-corrupt
 
 # ---- corrupt input never crashes: truncations and byte flips give exit 0 or a clean 1 ----
 "$M" example-data sample --out "$T/c.parquet" --rows 300 --seed 3

@@ -8,27 +8,7 @@
 # With MS_CLI_REPO_REGISTRY set to a postgresql:// URL (test_cli_repo_pg.sh does this) the
 # same steps run against that registry instead of the repository's SQLite file.
 set -euo pipefail
-M=${MORSEL:?MORSEL must name the morsel binary}
-T=${MS_TEST_TMP:-/tmp/morsel-test}/cli-repo.$$
-rm -rf "$T"
-mkdir -p "$T"
-trap 'rm -rf "$T"' EXIT
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-expect_eq() {
-  if [ "$2" != "$3" ]; then
-    fail "$1"
-    diff <(printf '%s\n' "$3") <(printf '%s\n' "$2") >&2 || true
-  fi
-}
-run_rc() {
-  set +e
-  "$@" >"$T/.out" 2>"$T/.err"
-  rc=$?
-  set -e
-  out=$(cat "$T/.out")
-  err=$(cat "$T/.err")
-}
+source "$(dirname "$0")/../lib/cli_test_common.sh" cli-repo
 json_ok() { python3 -m json.tool >/dev/null 2>&1; }
 
 R=$T/shop
