@@ -4,6 +4,8 @@
 #   scripts/pg-test-server.sh start DIR [PORT]   initdb on first use, then start (idempotent)
 #   scripts/pg-test-server.sh stop  DIR [PORT]   stop it if running (idempotent)
 #   scripts/pg-test-server.sh url   DIR [PORT]   print the libpq URL
+#   scripts/pg-test-server.sh start-any DIR      start on the first free port of a few
+#                                                 (derived from the caller's pid), print it
 #
 # initdb refuses to run as root, so the server runs as the `postgres` user (via runuser
 # when we are root), with DIR owned by it: DIR/data, DIR/sock (the Unix socket) and
@@ -23,6 +25,17 @@ as_pg() {
 }
 
 case "$cmd" in
+  start-any)
+    # Other builds (normal and ASan) or tests may hold a port at the same time: try a few.
+    seed=${PPID:-$$}
+    for p in $((54329 + seed % 200)) $((54530 + seed % 200)) $((54731 + seed % 200)) 54329; do
+      if "$0" start "$dir" "$p" 2>"$dir/start.err"; then echo "$p"; exit 0; fi
+      "$0" stop "$dir" "$p" || true
+    done
+    cat "$dir/start.err" >&2
+    echo "pg-test-server: could not start PostgreSQL on any port tried" >&2
+    exit 1
+    ;;
   start)
     if "$bin/pg_isready" -q -h "$dir/sock" -p "$port" 2>/dev/null; then exit 0; fi
     mkdir -p "$dir/sock"

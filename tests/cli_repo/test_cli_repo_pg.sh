@@ -20,16 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT
-# Other builds or tests may hold a port: try a few.
-for p in $((55129 + $$ % 200)) $((55330 + $$ % 200)) $((55531 + $$ % 200)); do
-  if "$srv" start "$T/pg" "$p" 2>"$T/start.err"; then port=$p; break; fi
-  "$srv" stop "$T/pg" "$p" || true
-done
-if [ -z "$port" ]; then
-  cat "$T/start.err" >&2
-  echo "FAIL: could not start PostgreSQL" >&2
-  exit 1
-fi
+port=$("$srv" start-any "$T/pg") || { echo "FAIL: could not start PostgreSQL" >&2; exit 1; }
 url=$("$srv" url "$T/pg" "$port")
 echo "PostgreSQL on port $port"
 MS_CLI_REPO_REGISTRY="$url" MS_TEST_TMP="$T" bash "$S/tests/cli_repo/test_cli_repo.sh"

@@ -22,16 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT
-# Another build (normal and ASan) or helper may hold a port: try a few.
-for p in $((54329 + $$ % 200)) $((54530 + $$ % 200)) $((54731 + $$ % 200)) 54329; do
-  if "$srv" start "$T/pg" "$p" 2>"$T/start.err"; then port=$p; break; fi
-  "$srv" stop "$T/pg" "$p" || true
-done
-if [ -z "$port" ]; then
-  cat "$T/start.err" >&2
-  echo "FAIL: could not start PostgreSQL" >&2
-  exit 1
-fi
+port=$("$srv" start-any "$T/pg") || { echo "FAIL: could not start PostgreSQL" >&2; exit 1; }
 url=$("$srv" url "$T/pg" "$port")
 echo "PostgreSQL on port $port"
 MS_REGISTRY_LOCATION="$url" MS_TEST_TMP="$T" "$B/tests/test_registry"
