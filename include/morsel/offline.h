@@ -148,11 +148,14 @@ typedef struct ms_saved_dataset_options {
 } ms_saved_dataset_options;
 
 /* Runs the job, writes the result atomically to the storage path and registers a saved
- * dataset (kind "saved_dataset") in reg with features, join keys, full_feature_names,
- * min/max event ts, tags, storage path and the definition hashes of the views used, with
- * lineage edges from those views. Without allow_overwrite an existing file or registered
- * name is MS_ERR_EXISTS and nothing is touched; with it the old file is replaced whole. */
-ms_status ms_retrieval_job_persist(ms_retrieval_job *job, ms_registry *reg,
+ * dataset (kind "saved_dataset") in reg, in repo's project, with features, join keys,
+ * full_feature_names, min/max event ts, tags, storage path and the definition hashes of the
+ * views used, with lineage edges from those views. repo is the repository the job was
+ * planned on (it gives the project and the default storage_path). Without allow_overwrite
+ * an existing file or registered name is MS_ERR_EXISTS and nothing is touched; with it the
+ * old file is replaced whole. The file is published before the registry record, so a crash
+ * in between leaves at worst an unregistered file, never a record without its file. */
+ms_status ms_retrieval_job_persist(ms_retrieval_job *job, ms_repo *repo, ms_registry *reg,
                                    const ms_saved_dataset_options *opts, ms_error *err);
 
 /* Reads a registered saved dataset back as a table (its stored columns and rows). */
