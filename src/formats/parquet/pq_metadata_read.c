@@ -437,22 +437,38 @@ static void read_column_chunk(tr *t, ms_pq_column_chunk *c) {
   t->depth--;
 }
 
+/* Reads a list of structs into a fresh array: every struct-list field of the footer goes
+ * through here, so the element-type check, the size bound and the per-element entry are
+ * written once. read_elem fills one element of elem_size bytes. */
+typedef void (*tr_elem_fn)(tr *t, void *elem);
+static void *tr_struct_list(tr *t, int type, const char *what, size_t elem_size,
+                            tr_elem_fn read_elem, int32_t *out_n) {
+  int et;
+  int64_t n = tr_list(t, type, &et);
+  if (n && et != CT_STRUCT) {
+    tr_fail(t, MS_ERR_CORRUPT, what);
+    return NULL;
+  }
+  uint8_t *arr = tr_alloc_array(t, n, elem_size);
+  for (int64_t i = 0; i < n && !t->st; i++)
+    if (tr_enter(t, et)) read_elem(t, arr + (size_t)i * elem_size);
+  *out_n = (int32_t)n;
+  return arr;
+}
+
+static void read_column_chunk_elem(tr *t, void *e) { read_column_chunk(t, e); }
+static void read_schema_element_elem(tr *t, void *e) { read_schema_element(t, e); }
+
 static void read_row_group(tr *t, ms_pq_row_group *rg) {
   int16_t last = 0, id;
   int type;
   bool seen_rows = false;
   while (tr_field(t, &last, &type, &id)) {
     switch (id) {
-      case 1: {
-        int et;
-        int64_t n = tr_list(t, type, &et);
-        if (n && et != CT_STRUCT) { tr_fail(t, MS_ERR_CORRUPT, "column chunk list of non-structs"); break; }
-        rg->columns = tr_alloc_array(t, n, sizeof *rg->columns);
-        for (int64_t i = 0; i < n && !t->st; i++)
-          if (tr_enter(t, et)) read_column_chunk(t, &rg->columns[i]);
-        rg->n_columns = (int32_t)n;
+      case 1:
+        rg->columns = tr_struct_list(t, type, "column chunk list of non-structs",
+                                     sizeof *rg->columns, read_column_chunk_elem, &rg->n_columns);
         break;
-      }
       case 2: rg->total_byte_size = tr_int(t, type); break;
       case 3: rg->num_rows = tr_int(t, type); seen_rows = true; break;
       case 5: rg->file_offset = tr_int(t, type); rg->has_file_offset = true; break;
@@ -478,6 +494,9 @@ static void read_kv(tr *t, ms_pq_kv *kv) {
   if (!t->st && !kv->key) tr_fail(t, MS_ERR_CORRUPT, "key-value entry without a key");
 }
 
+static void read_row_group_elem(tr *t, void *e) { read_row_group(t, e); }
+static void read_kv_elem(tr *t, void *e) { read_kv(t, e); }
+
 static void read_file_metadata(tr *t, ms_pq_metadata *md) {
   int16_t last = 0, id;
   int type;
@@ -485,39 +504,22 @@ static void read_file_metadata(tr *t, ms_pq_metadata *md) {
   while (tr_field(t, &last, &type, &id)) {
     switch (id) {
       case 1: md->version = tr_i32(t, type); break;
-      case 2: {
-        int et;
-        int64_t n = tr_list(t, type, &et);
-        if (n && et != CT_STRUCT) { tr_fail(t, MS_ERR_CORRUPT, "schema list of non-structs"); break; }
-        md->schema = tr_alloc_array(t, n, sizeof *md->schema);
-        for (int64_t i = 0; i < n && !t->st; i++)
-          if (tr_enter(t, et)) read_schema_element(t, &md->schema[i]);
-        md->n_schema = (int32_t)n;
+      case 2:
+        md->schema = tr_struct_list(t, type, "schema list of non-structs", sizeof *md->schema,
+                                    read_schema_element_elem, &md->n_schema);
         seen_schema = true;
         break;
-      }
       case 3: md->num_rows = tr_int(t, type); seen_rows = true; break;
-      case 4: {
-        int et;
-        int64_t n = tr_list(t, type, &et);
-        if (n && et != CT_STRUCT) { tr_fail(t, MS_ERR_CORRUPT, "row group list of non-structs"); break; }
-        md->row_groups = tr_alloc_array(t, n, sizeof *md->row_groups);
-        for (int64_t i = 0; i < n && !t->st; i++)
-          if (tr_enter(t, et)) read_row_group(t, &md->row_groups[i]);
-        md->n_row_groups = (int32_t)n;
+      case 4:
+        md->row_groups = tr_struct_list(t, type, "row group list of non-structs",
+                                        sizeof *md->row_groups, read_row_group_elem,
+                                        &md->n_row_groups);
         seen_rgs = true;
         break;
-      }
-      case 5: {
-        int et;
-        int64_t n = tr_list(t, type, &et);
-        if (n && et != CT_STRUCT) { tr_fail(t, MS_ERR_CORRUPT, "key-value list of non-structs"); break; }
-        md->kv = tr_alloc_array(t, n, sizeof *md->kv);
-        for (int64_t i = 0; i < n && !t->st; i++)
-          if (tr_enter(t, et)) read_kv(t, &md->kv[i]);
-        md->n_kv = (int32_t)n;
+      case 5:
+        md->kv = tr_struct_list(t, type, "key-value list of non-structs", sizeof *md->kv,
+                                read_kv_elem, &md->n_kv);
         break;
-      }
       case 6: md->created_by = tr_string(t, type); break;
       case 7: {
         int et;
