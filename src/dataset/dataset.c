@@ -27,6 +27,8 @@
 
 #include "columnar/column.h"
 #include "dataset/dataset_int.h"
+#include "formats/csv/csv_internal.h"
+#include "formats/timeparse.h"
 #include "morsel/alloc.h"
 #include "morsel/parquet.h"
 
@@ -83,50 +85,14 @@ static bool is_tsv(const char *path) {
 
 /* ---------------- partition values ---------------- */
 
-static bool parse_i64(const char *s, int64_t *out) {
-  const char *p = s;
-  bool neg = false;
-  if (*p == '-' || *p == '+') { neg = *p == '-'; p++; }
-  if (!*p) return false;
-  uint64_t v = 0;
-  for (; *p; p++) {
-    if (*p < '0' || *p > '9') return false;
-    unsigned d = (unsigned)(*p - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  if (neg) {
-    if (v > (uint64_t)INT64_MAX + 1) return false;
-    *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
-  } else {
-    if (v > (uint64_t)INT64_MAX) return false;
-    *out = (int64_t)v;
-  }
-  return true;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
+/* Partition values are parsed with the same rules as CSV cells and ISO dates, so a value
+ * means the same thing in a file and in a directory name. */
+static bool parse_i64(const char *s, int64_t *out) { return ms_csv_parse_i64(s, strlen(s), out); }
 
 static bool parse_date(const char *s, int64_t *out) {
-  if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') return false;
-  for (int i = 0; i < 10; i++)
-    if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return false;
-  int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-  int m = (s[5] - '0') * 10 + (s[6] - '0');
-  int d = (s[8] - '0') * 10 + (s[9] - '0');
-  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (m < 1 || m > 12 || d < 1) return false;
-  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (d > mdays[m - 1] + (m == 2 && leap)) return false;
-  *out = days_from_civil(y, m, d);
+  int32_t days;
+  if (!ms_parse_date(s, strlen(s), &days)) return false;
+  *out = days;
   return true;
 }
 
