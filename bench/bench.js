@@ -187,7 +187,10 @@ function main() {
     return s;
   });
   fs.writeFileSync(data('results.json'), JSON.stringify({ rows: ROWS, runs: RUNS, threads: THREADS, summary, results }, null, 1));
-  fs.writeFileSync(OUT, report(summary, sizes, machine(), started));
+  // Keep the point-in-time join section that bench/run-pit.sh maintains in the same file.
+  const prev = fs.existsSync(OUT) ? fs.readFileSync(OUT, 'utf8') : '';
+  const pit = /<!-- pit:begin[\s\S]*<!-- pit:end -->/.exec(prev);
+  fs.writeFileSync(OUT, report(summary, sizes, machine(), started) + (pit ? `\n${pit[0]}\n` : ''));
   log(`wrote ${OUT}`);
 }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark: morsel against DuckDB and Polars (see bench/bench.js for what is measured).
+# The point-in-time join benchmark (get-historical-features) is bench/run-pit.sh.
 #
 #   bash bench/run.sh                       # 10M rows, 3 runs, 2 threads -> docs/benchmarks.md
 #   BENCH_ROWS=1000000 bash bench/run.sh    # quick run -> build/bench/benchmarks.md
