@@ -58,6 +58,12 @@ ms_status ms_pit_keys_encode(ms_column *const *feature_keys, ms_column *const *e
                              int n_key_columns, int32_t n_partitions, ms_pool *pool,
                              ms_pit_keys *out, ms_error *err);
 void ms_pit_keys_reset(ms_pit_keys *keys); /* frees the arrays; zeroes the struct */
+/* Zero key columns (an entity-less view): the column arrays carry no row counts, so this
+ * variant takes them. Every feature row gets id 0 (n_keys = 1, partition 0); every entity
+ * row gets 0, or -1 when there is no feature row. ms_pit_keys_encode with n_key_columns = 0
+ * is MS_ERR_INVALID pointing here. */
+ms_status ms_pit_keys_init_keyless(int64_t n_feature_rows, int64_t n_entity_rows,
+                                   int32_t n_partitions, ms_pit_keys *out, ms_error *err);
 
 typedef struct ms_pit_input {
   const ms_pit_keys *keys;
