@@ -200,7 +200,8 @@ function polars() {
 }
 
 // ---- agreement: every output has the entity rows in order; compare each cell with the
-// first output (by position). Reads Parquet, or CSV (pandas) with explicit types.
+// first output (by position), and a Parquet output's column names and types with the
+// first's. Reads Parquet, or CSV (pandas) with explicit types.
 async function check() {
   const outs = rest;
   const con = await duckCon();
@@ -226,9 +227,16 @@ async function check() {
     const ecmp = `SELECT count(*) FROM o JOIN ent r USING (rn) WHERE o.customer_id IS DISTINCT FROM r.customer_id OR epoch_us(o.event_timestamp) IS DISTINCT FROM epoch_us(r.event_timestamp)`;
     const ebad = Number(await scalar(con, ecmp));
     const fbad = i === 0 ? 0 : Number(await scalar(con, diff('ref', FEATURES)));
-    const ok = cnt === n && ebad === 0 && fbad === 0;
+    // Parquet outputs must also have the reference's column names and types (CSV has none).
+    let types = '';
+    if (!p.endsWith('.csv')) {
+      const desc = async (t) => (await con.runAndReadAll(`SELECT column_name || ' ' || column_type FROM (DESCRIBE ${t}) WHERE column_name <> 'rn'`)).getRows().map((r) => r[0]).join(', ');
+      const [want, got] = [await desc('ref'), await desc('o')];
+      if (want !== got) types = `columns ${got} (reference: ${want})`;
+    }
+    const ok = cnt === n && ebad === 0 && fbad === 0 && !types;
     if (!ok) bad++;
-    let msg = `${path.basename(p)}: ${cnt} rows, ${ebad} entity cells differ from the input, ${fbad} rows differ from the reference: ${ok ? 'ok' : 'MISMATCH'}`;
+    let msg = `${path.basename(p)}: ${cnt} rows, ${ebad} entity cells differ from the input, ${fbad} rows differ from the reference${types ? `, ${types}` : ''}: ${ok ? 'ok' : 'MISMATCH'}`;
     if (fbad) {
       const ex = (await con.runAndReadAll(`SELECT r.rn, r.customer_id, r.event_timestamp::VARCHAR, r.f_int, o.f_int, r.f_f1, o.f_f1, r.f_str, o.f_str FROM o JOIN ref r USING (rn) WHERE ${FEATURES.map(cmp).join(' OR ')} ORDER BY rn LIMIT 3`)).getRows();
       msg += '\n    first differences (rn, key, ts, ref f_int, f_int, ref f_f1, f_f1, ref f_str, f_str): ' + JSON.stringify(ex, (k, v) => typeof v === 'bigint' ? Number(v) : v);

@@ -22,7 +22,8 @@
 // Environment: PIT_SIZES (S,M), PIT_TOOLS (morsel,duckdb,duckdb_struct,polars,pandas), BENCH_RUNS,
 // BENCH_THREADS (2), BENCH_DIR (build/bench), BENCH_OUT (docs/benchmarks.md), MORSEL,
 // BENCH_PYTHON (/usr/bin/python3), PIT_PANDAS_L (1 = run pandas at L too; off by default:
-// 50M rows of CSV in pandas take tens of GB and many minutes).
+// 50M rows of CSV in pandas take tens of GB and many minutes), PIT_PREPARE_ONLY (1 = only
+// generate the data and repositories).
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -307,7 +308,8 @@ function section(all) {
   L.push('');
   L.push('### Output agreement', '');
   L.push('Each output is compared with DuckDB\'s cell by cell in entity order (bench/pit/peer_pit.js `check`): the entity columns against the entity input,');
-  L.push('the 8 features against DuckDB\'s (NULL = NULL; floats compared as float64). A single difference fails the run.', '');
+  L.push('the 8 features against DuckDB\'s (NULL = NULL; floats compared as float64), and each Parquet output\'s column names and types against DuckDB\'s');
+  L.push('(f_int stays int64 with nulls, timestamps stay timestamp[us, UTC]). A single difference fails the run.', '');
   for (const r of all) L.push(`- ${r.size}:`, '  ```', ...r.check.split('\n').map((l) => `  ${l}`), '  ```');
   L.push('');
   const ex = all.filter((r) => r.explain);
@@ -361,6 +363,7 @@ function main() {
   for (const s of RUN_SIZES) if (!SIZES[s]) throw new Error(`unknown size ${s} (S, M or L)`);
   fs.mkdirSync(DIR, { recursive: true });
   let bad = [];
+  if (process.env.PIT_PREPARE_ONLY === '1') { RUN_SIZES.forEach(prepare); return; }
   for (const s of RUN_SIZES) {
     const r = benchSize(s);
     if (!r.agree) bad.push(s);
