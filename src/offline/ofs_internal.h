@@ -1,0 +1,171 @@
+/* Internals of the offline store (include/morsel/offline.h): the retrieval job, its plan as
+ * plain data, and the pieces shared between the planner (ofs_plan.c), the executor
+ * (ofs_exec.c), pull (ofs_pull.c) and timestamp normalisation (ofs_time.c).
+ *
+ * A job holds one ofs_view per joined feature view (a view joined twice under two aliases
+ * is two ofs_views). Everything a view's execution needs is resolved at plan time into
+ * physical column names, logical output names, the pre-filter bounds and the ranges used
+ * for pruning, so that execution is a loop over plain data (and the same data could be
+ * shipped to another process later). */
+#ifndef MS_OFFLINE_OFS_INTERNAL_H
+#define MS_OFFLINE_OFS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "morsel/dataset.h"
+#include "morsel/offline.h"
+
+#define OFS_NS_PER_DAY INT64_C(86400000000000)
+
+/* One view's part of a plan. */
+typedef struct ofs_view {
+  const ms_feature_view_def *def; /* NULL for a pull over a source alone */
+  const ms_source_def *src;
+  char *label;                    /* alias, or the view's name: the output prefix */
+  int n_keys;
+  char **key_name;                /* logical join key names */
+  char **key_phys;                /* their source columns */
+  char **entity_col;              /* entity columns they join on (after join_key_map) */
+  char *ts_phys, *ts_name;        /* source timestamp column: physical / logical */
+  char *created_phys, *created_name; /* NULL when the source has no created column */
+  int n_feat;
+  char **feat_name;               /* logical feature names (request order) */
+  char **feat_phys;
+  char **out_name;                /* output column names */
+  int64_t ttl_ns;                 /* 0 = no lower bound */
+  ms_dataset *ds;
+  /* columns read (unique physical names) and where each role sits among them */
+  int n_read;
+  char **read_cols;
+  int *key_at, ts_at, created_at, *feat_at;
+  /* exact row pre-filter on the source timestamp, and the pruning ranges built from it */
+  bool has_lo, has_hi;
+  int64_t lo_ns, hi_ns;
+  bool nothing;                   /* no entity row can match: nothing is read */
+  int n_ranges;
+  ms_range ranges[2];
+  char date_lo[16], date_hi[16];  /* YYYY-MM-DD bounds of a string date partition column */
+  bool date_pruned;               /* a date_partition_column range is in ranges */
+  /* planned execution */
+  int64_t files_total, row_groups_total, rows_total; /* from metadata */
+  int64_t row_groups_est_kept;    /* -1 = unknown before running */
+  int32_t n_partitions;
+  const char *strategy;
+  /* actuals (explain analyze) */
+  ms_dataset_read_stats rs;
+  int64_t rows_read, rows_kept, rows_matched;
+  double ms_read, ms_join, ms_gather;
+} ofs_view;
+
+typedef enum ofs_kind { OFS_HISTORICAL = 0, OFS_PULL = 1 } ofs_kind;
+
+/* A source read and pre-filtered: the columns of ofs_view.read_cols (rows in source order)
+ * and its timestamps as UTC ns. */
+typedef struct ofs_src_data {
+  ms_table *t;
+  int64_t n;
+  int64_t *ts_ns;        /* [n]; every row has a ts (null-ts rows are dropped) */
+  int64_t *created_ns;   /* [n] or NULL */
+  uint8_t *created_valid; /* [n] 1 = not null, or NULL = all valid */
+} ofs_src_data;
+
+void ofs_src_data_reset(ofs_src_data *d);
+
+struct ms_retrieval_job {
+  ofs_kind kind;
+  ms_repo *repo;
+  const ms_repo_config *cfg;
+  int threads;
+  ms_progress_fn progress;
+  void *progress_ctx;
+  bool full_names, filter_created;
+  /* historical: the entity input (NULL until built in entity-less mode) */
+  ms_table *entity;
+  char *entity_desc;
+  int entity_ts_col;
+  int64_t *entity_ts_ns;   /* [rows] */
+  uint8_t *entity_ts_ok;   /* [rows] 1 = ts not null */
+  int64_t entity_rows;
+  bool entityless;
+  int64_t start_ns, end_ns;
+  /* pull */
+  ms_pull_mode pull_mode;
+  bool has_start, has_end;
+  int n_views;
+  ofs_view *views;
+  /* metadata (owned copies) */
+  ms_retrieval_metadata md;
+  char **md_features, **md_join_keys, **md_view_names, **md_view_hashes;
+  /* result and run statistics */
+  ms_table *result;
+  bool ran;
+  double ms_entity, ms_assemble, ms_total;
+  int64_t peak_mem;
+  int64_t mem_limit_bytes; /* 0 = none */
+  ms_pool *pool;           /* created on first use with ofs_job_threads threads */
+};
+
+/* A growable string (explain text, error lists). On allocation failure it stops growing
+ * and oom is set; the text stays NUL-terminated. */
+typedef struct ofs_sb {
+  char *s;
+  size_t len, cap;
+  bool oom;
+} ofs_sb;
+void ofs_sb_printf(ofs_sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ofs_sb_reset(ofs_sb *b);
+
+/* ---- ofs_time.c ---- */
+/* True for the types the store treats as timestamps (timestamp of any unit, date32). */
+bool ofs_is_time_type(const ms_datatype *t);
+/* The column as UTC nanoseconds: out_ns[n] (ms_free), out_ok[n] (ms_free; 1 = not null).
+ * Naive timestamps are taken as UTC; date32 is midnight. A value outside the int64 ns range
+ * is MS_ERR_LIMIT naming what (for error messages) and the row. */
+ms_status ofs_time_to_ns(const ms_column *c, const char *what, int64_t **out_ns,
+                         uint8_t **out_ok, ms_error *err);
+/* "2024-01-02T03:04:05.000000000Z"-style text of a UTC ns value (trailing zero fractions
+ * dropped to keep explain output readable). buf >= 48 bytes. */
+const char *ofs_format_ns(int64_t ns, char *buf);
+/* A dataset opened and read with CSV files' mixed naive/aware timestamp columns fixed
+ * to timestamp[ns, UTC] (the reader refuses to guess; the contract says an aware value is
+ * converted to UTC and a naive one is UTC already). */
+ms_status ofs_dataset_open(const char *path, ms_file_format fmt, ms_dataset **out, ms_error *err);
+ms_status ofs_read_table_file(const char *path, ms_pool *pool, ms_table **out, ms_error *err);
+
+/* ---- ofs_plan.c ---- */
+ms_status ofs_job_alloc(ms_repo *repo, ofs_kind kind, ms_retrieval_job **out, ms_error *err);
+/* Resolves a view's source, ts/created/key/feature columns against its dataset (opened
+ * here), fills read_cols; features: n_feat logical names already set in v. */
+ms_status ofs_view_bind_source(ms_retrieval_job *job, ofs_view *v, ms_error *err);
+/* Sets the pre-filter bounds and pruning ranges of v for [lo, hi] (has_* false = open). */
+void ofs_view_set_bounds(ofs_view *v, bool has_lo, int64_t lo, bool has_hi, int64_t hi);
+void ofs_view_reset(ofs_view *v);
+/* Takes over t as the job's entity input (job->entity_ts_col set): converts its
+ * timestamps, fills min/max and, unless entity-less, each view's bounds and partitions. */
+ms_status ofs_set_entity(ms_retrieval_job *job, ms_table *t, ms_error *err);
+/* Partition count and strategy for a join of n_feat feature rows with n_ent entity rows. */
+void ofs_choose_partitions(const ms_retrieval_job *job, ofs_view *v, int64_t n_feat_rows,
+                           int64_t n_ent_rows);
+int ofs_job_threads(const ms_retrieval_job *job);
+ms_status ofs_job_pool(ms_retrieval_job *job, ms_pool **out, ms_error *err);
+void ofs_progress(const ms_retrieval_job *job, const char *stage, int64_t done, int64_t total);
+double ofs_now_ms(void);
+
+/* ---- ofs_exec.c ---- */
+/* Reads v's source columns file by file with pruning and keeps, in source order, the rows
+ * whose ts is not null and inside v's bounds (the exact pre-filter). */
+ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, ofs_src_data *out,
+                         ms_error *err);
+ms_status ofs_run(ms_retrieval_job *job, ms_error *err);
+/* Equality of two cells of one column (null equals null). */
+bool ofs_cells_equal(const ms_column *c, int64_t i, int64_t j);
+/* A timestamp[ns, UTC] (or int64 when tz is NULL) column over n values; ok (may be NULL)
+ * marks nulls with 0. */
+ms_status ofs_ns_column(const int64_t *ns, const uint8_t *ok, int64_t n, bool as_timestamp,
+                        ms_column **out, ms_error *err);
+
+/* ---- ofs_pull.c ---- */
+ms_status ofs_run_pull(ms_retrieval_job *job, ms_pool *pool, ms_table **out, ms_error *err);
+
+#endif
