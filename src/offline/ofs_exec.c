@@ -80,16 +80,69 @@ ms_status ofs_ns_column(const int64_t *ns, const uint8_t *ok, int64_t n, bool as
 typedef struct piece {
   ms_table *t;
   int64_t *ts;
-  int64_t n;
+  int64_t n;        /* rows kept */
+  int64_t n_read;   /* rows decoded */
+  ms_dataset_read_stats rs;
 } piece;
+
+/* Reads file i of v's source (pruned by v's ranges) and keeps its rows with a non-null ts
+ * inside the bounds; out->n = 0 when nothing is kept. */
+static ms_status read_piece(ofs_view *v, const ms_dataset_read_options *ro, int64_t i, piece *out, ms_error *err) {
+  ms_table *t = NULL;
+  ms_status st = ms__dataset_read_file(v->ds, i, ro, NULL, 0, &t, &out->rs, err);
+  if (st || !t) return st; /* !t: pruned by partition */
+  int64_t n = ms_table_num_rows(t);
+  out->n_read = n;
+  int64_t *ns = NULL;
+  uint8_t *ok = NULL;
+  st = ofs_time_to_ns(ms_table_column(t, v->ts_at), v->ts_phys, &ns, &ok, err);
+  if (st) {
+    ms_error_set_file(err, ms_dataset_file_path(v->ds, i));
+    ms_table_release(t);
+    return st;
+  }
+  int64_t kept = 0;
+  for (int64_t r = 0; r < n; r++) {
+    ok[r] = ok[r] && (!v->has_lo || ns[r] >= v->lo_ns) && (!v->has_hi || ns[r] <= v->hi_ns);
+    ns[kept] = ns[r];
+    kept += ok[r];
+  }
+  if (kept < n && kept > 0) {
+    ms_table *f = NULL;
+    st = ms_table_filter(t, ok, &f, err);
+    ms_table_release(t);
+    t = f;
+  }
+  ms_free(ok);
+  if (st == MS_OK && kept > 0) {
+    out->t = t;
+    out->ts = ns;
+    out->n = kept;
+  } else {
+    ms_table_release(t);
+    ms_free(ns);
+  }
+  return st;
+}
+
+typedef struct read_ctx {
+  ofs_view *v;
+  const ms_dataset_read_options *ro;
+  piece *pieces;
+} read_ctx;
+
+static ms_status read_task(void *ctx, int64_t task, int worker, ms_error *err) {
+  (void)worker;
+  read_ctx *c = ctx;
+  return read_piece(c->v, c->ro, task, &c->pieces[task], err);
+}
 
 ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, ofs_src_data *out, ms_error *err) {
   memset(out, 0, sizeof *out);
   double t0 = ofs_now_ms();
-  int64_t n_files = ms_dataset_num_files(v->ds);
+  int64_t n_files = v->nothing ? 0 : ms_dataset_num_files(v->ds);
   piece *pieces = ms_calloc((size_t)(n_files ? n_files : 1), sizeof *pieces);
   if (!pieces) return oom(err);
-  int n_pieces = 0;
   ms_status st = MS_OK;
   memset(&v->rs, 0, sizeof v->rs);
   v->rows_read = v->rows_kept = 0;
@@ -98,74 +151,63 @@ ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, ofs
   ro.n_columns = v->n_read;
   ro.ranges = v->ranges;
   ro.n_ranges = v->n_ranges;
-  ro.pool = pool;
   char stage[160];
   snprintf(stage, sizeof stage, "read %s", v->label);
   ofs_progress(job, stage, 0, v->rows_total);
-  for (int64_t i = 0; i < n_files && st == MS_OK && !v->nothing; i++) {
-    ms_table *t = NULL;
-    st = ms__dataset_read_file(v->ds, i, &ro, NULL, 0, &t, &v->rs, err);
-    if (st) break;
-    if (!t) continue; /* pruned by partition */
-    int64_t n = ms_table_num_rows(t);
-    v->rows_read += n;
-    int64_t *ns = NULL;
-    uint8_t *ok = NULL;
-    st = ofs_time_to_ns(ms_table_column(t, v->ts_at), v->ts_phys, &ns, &ok, err);
-    if (st) {
-      ms_error_set_file(err, ms_dataset_file_path(v->ds, i));
-      ms_table_release(t);
-      break;
+  int threads = pool ? ms_pool_size(pool) : 1;
+  if (threads > 1 && n_files >= threads) {
+    /* Many files: one task per file (decoding inside a file stays serial). */
+    read_ctx ctx = {v, &ro, pieces};
+    st = ms_pool_run(pool, n_files, read_task, &ctx, err);
+  } else {
+    /* Few files: one at a time, column chunks decoded in parallel. */
+    ro.pool = pool;
+    for (int64_t i = 0; i < n_files && st == MS_OK; i++) {
+      st = read_piece(v, &ro, i, &pieces[i], err);
+      v->rows_read += pieces[i].n_read;
+      ofs_progress(job, stage, v->rows_read, v->rows_total);
     }
-    int64_t kept = 0;
-    for (int64_t r = 0; r < n; r++) {
-      ok[r] = ok[r] && (!v->has_lo || ns[r] >= v->lo_ns) && (!v->has_hi || ns[r] <= v->hi_ns);
-      if (ok[r]) ns[kept++] = ns[r];
-    }
-    if (kept < n) {
-      ms_table *f = NULL;
-      st = ms_table_filter(t, ok, &f, err);
-      ms_table_release(t);
-      t = f;
-    }
-    ms_free(ok);
-    if (st == MS_OK && kept > 0) {
-      pieces[n_pieces].t = t;
-      pieces[n_pieces].ts = ns;
-      pieces[n_pieces].n = kept;
-      n_pieces++;
-      v->rows_kept += kept;
-    } else {
-      ms_table_release(t);
-      ms_free(ns);
-    }
-    ofs_progress(job, stage, v->rows_read, v->rows_total);
   }
+  v->rows_read = 0;
+  for (int64_t i = 0; i < n_files; i++) {
+    v->rows_read += pieces[i].n_read;
+    v->rows_kept += pieces[i].n;
+    v->rs.files_total += pieces[i].rs.files_total;
+    v->rs.files_kept += pieces[i].rs.files_kept;
+    v->rs.row_groups_total += pieces[i].rs.row_groups_total;
+    v->rs.row_groups_kept += pieces[i].rs.row_groups_kept;
+    v->rs.bytes_read += pieces[i].rs.bytes_read;
+  }
+  if (v->nothing) v->rs.files_total = ms_dataset_num_files(v->ds);
   /* One table and one ts array over all kept pieces, in file order. */
+  int64_t total = v->rows_kept;
+  int n_kept = 0;
   if (st == MS_OK) {
-    int64_t total = v->rows_kept;
     out->n = total;
     out->ts_ns = ms_malloc((size_t)(total ? total : 1) * sizeof *out->ts_ns);
     if (!out->ts_ns) st = oom(err);
     int64_t at = 0;
-    for (int p = 0; p < n_pieces && st == MS_OK; p++) {
+    for (int64_t p = 0; p < n_files && st == MS_OK; p++) {
+      if (pieces[p].n == 0) continue;
       memcpy(out->ts_ns + at, pieces[p].ts, (size_t)pieces[p].n * sizeof *out->ts_ns);
       at += pieces[p].n;
       ms_free(pieces[p].ts);
       pieces[p].ts = NULL;
-    }
-    if (st == MS_OK && n_pieces == 1) {
-      out->t = pieces[0].t;
-      pieces[0].t = NULL;
-    } else if (st == MS_OK && n_pieces > 1) {
-      ms_table **ts = ms_calloc((size_t)n_pieces, sizeof *ts);
-      if (!ts) st = oom(err);
-      for (int p = 0; p < n_pieces && st == MS_OK; p++) ts[p] = pieces[p].t;
-      if (st == MS_OK) st = ms_table_concat(ts, n_pieces, &out->t, err);
-      ms_free(ts);
+      pieces[n_kept++].t = pieces[p].t;
+      if (n_kept - 1 != p) pieces[p].t = NULL;
     }
   }
-  for (int p = 0; p < n_pieces; p++) {
+  if (st == MS_OK && n_kept == 1) {
+    out->t = pieces[0].t;
+    pieces[0].t = NULL;
+  } else if (st == MS_OK && n_kept > 1) {
+    ms_table **ts = ms_calloc((size_t)n_kept, sizeof *ts);
+    if (!ts) st = oom(err);
+    for (int p = 0; p < n_kept && st == MS_OK; p++) ts[p] = pieces[p].t;
+    if (st == MS_OK) st = ms_table_concat(ts, n_kept, &out->t, err);
+    ms_free(ts);
+  }
+  for (int64_t p = 0; p < n_files; p++) {
     ms_table_release(pieces[p].t);
     ms_free(pieces[p].ts);
   }
@@ -175,6 +217,7 @@ ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, ofs
                         &out->created_valid, err);
   }
   if (st) ofs_src_data_reset(out);
+  ofs_progress(job, stage, v->rows_read, v->rows_read);
   v->ms_read = ofs_now_ms() - t0;
   return st;
 }

@@ -1081,6 +1081,12 @@ static void test_threads_identical(void) {
   CHECK_OK(ms_retrieval_job_to_table(job, &b, &err), &err);
   ms_retrieval_job_free(job);
   CHECK(tables_equal(a, b));
+  ms_table_release(b);
+  /* Two threads over three files: files are read as parallel tasks. */
+  req.threads = 2;
+  b = hist(r, &req);
+  CHECK(b);
+  CHECK(tables_equal(a, b));
   ms_table_release(a);
   ms_table_release(b);
   ms_table_release(ent);
