@@ -75,75 +75,182 @@ ms_status ofs_ns_column(const int64_t *ns, const uint8_t *ok, int64_t n, bool as
   return ms_column_from_buffers(&t, n, nulls, valid, vals, NULL, out, err);
 }
 
+/* The dataset type of feature f of v (the type of its output column). */
+const ms_datatype *ofs_feature_type(const ofs_view *v, int f) {
+  for (int i = 0; i < ms_dataset_num_fields(v->ds); i++)
+    if (strcmp(ms_dataset_field(v->ds, i)->name, v->feat_phys[f]) == 0) return &ms_dataset_field(v->ds, i)->type;
+  return NULL;
+}
+
 /* ---------------- reading a source ---------------- */
 
-typedef struct piece {
-  ms_table *t;
-  int64_t *ts;
-  int64_t n;        /* rows kept */
-  int64_t n_read;   /* rows decoded */
+/* A unit of reading: one Parquet row group (late materialisation: only the join columns
+ * are decoded now, the feature columns later for the winners alone), or one whole file
+ * (CSV, or when every column is needed at once) holding every read column. */
+typedef struct ofs_unit {
+  int64_t file;
+  int rg;                /* row group, or -1 for the whole file */
+  bool whole;            /* t holds every read column of the kept rows */
+  ms_table *t;           /* kept rows: every read column (whole) or the key columns */
+  int64_t *ts, *cr;      /* kept rows' ts and created (UTC ns) */
+  uint8_t *crv;
+  int64_t *local;        /* kept row -> decoded row (row-group units); NULL = identity */
+  int64_t n, n_read;
   ms_dataset_read_stats rs;
-} piece;
+} ofs_unit;
 
-/* Reads file i of v's source (pruned by v's ranges) and keeps its rows with a non-null ts
- * inside the bounds; out->n = 0 when nothing is kept. */
-static ms_status read_piece(ofs_view *v, const ms_dataset_read_options *ro, int64_t i, piece *out, ms_error *err) {
-  ms_table *t = NULL;
-  ms_status st = ms__dataset_read_file(v->ds, i, ro, NULL, 0, &t, &out->rs, err);
-  if (st || !t) return st; /* !t: pruned by partition */
-  int64_t n = ms_table_num_rows(t);
-  out->n_read = n;
-  int64_t *ns = NULL;
-  uint8_t *ok = NULL;
-  st = ofs_time_to_ns(ms_table_column(t, v->ts_at), v->ts_phys, &ns, &ok, err);
-  if (st) {
-    ms_error_set_file(err, ms_dataset_file_path(v->ds, i));
-    ms_table_release(t);
-    return st;
-  }
-  int64_t kept = 0;
-  for (int64_t r = 0; r < n; r++) {
-    ok[r] = ok[r] && (!v->has_lo || ns[r] >= v->lo_ns) && (!v->has_hi || ns[r] <= v->hi_ns);
-    ns[kept] = ns[r];
-    kept += ok[r];
-  }
-  if (kept < n && kept > 0) {
-    ms_table *f = NULL;
-    st = ms_table_filter(t, ok, &f, err);
-    ms_table_release(t);
-    t = f;
-  }
-  ms_free(ok);
-  if (st == MS_OK && kept > 0) {
-    out->t = t;
-    out->ts = ns;
-    out->n = kept;
-  } else {
-    ms_table_release(t);
-    ms_free(ns);
-  }
-  return st;
+static void unit_reset(ofs_unit *u) {
+  ms_table_release(u->t);
+  ms_free(u->ts);
+  ms_free(u->cr);
+  ms_free(u->crv);
+  ms_free(u->local);
+  u->t = NULL;
+  u->ts = u->cr = u->local = NULL;
+  u->crv = NULL;
+}
+
+void ofs_src_data_reset(ofs_src_data *d) {
+  ms_table_release(d->t);
+  ms_table_release(d->keys);
+  ms_free(d->ts_ns);
+  ms_free(d->created_ns);
+  ms_free(d->created_valid);
+  ofs_unit *u = d->units;
+  for (int64_t i = 0; u && i < d->n_units; i++) unit_reset(&u[i]);
+  ms_free(d->units);
+  ms_free(d->unit_off);
+  memset(d, 0, sizeof *d);
 }
 
 typedef struct read_ctx {
   ofs_view *v;
   const ms_dataset_read_options *ro;
-  piece *pieces;
+  ofs_unit *units;
+  int n_join;            /* read_cols[0..n_join) are the join columns of a row-group unit */
 } read_ctx;
+
+/* Reads one unit (pruned by v's ranges) and keeps its rows with a non-null ts inside the
+ * bounds (u->n = 0 when none). */
+static ms_status read_unit(read_ctx *c, ofs_unit *u, ms_pool *pool, ms_error *err) {
+  ofs_view *v = c->v;
+  ms_dataset_read_options ro = *c->ro;
+  ro.pool = pool;
+  if (!u->whole) ro.n_columns = c->n_join;
+  ms_table *t = NULL;
+  ms_status st = ms__dataset_read_file(v->ds, u->file, &ro, u->rg >= 0 ? &u->rg : NULL, u->rg >= 0 ? 1 : 0, &t,
+                                       &u->rs, err);
+  if (st || !t) return st; /* !t: pruned by partition */
+  int64_t n = ms_table_num_rows(t);
+  u->n_read = n;
+  uint8_t *ok = NULL;
+  st = ofs_time_to_ns(ms_table_column(t, v->ts_at), v->ts_phys, &u->ts, &ok, err);
+  int64_t kept = 0;
+  if (st == MS_OK) {
+    for (int64_t r = 0; r < n; r++) {
+      ok[r] = ok[r] && (!v->has_lo || u->ts[r] >= v->lo_ns) && (!v->has_hi || u->ts[r] <= v->hi_ns);
+      u->ts[kept] = u->ts[r];
+      kept += ok[r];
+    }
+    u->n = kept;
+  }
+  if (st == MS_OK && kept > 0 && !u->whole && kept < n) {
+    u->local = ms_malloc((size_t)kept * sizeof *u->local);
+    if (!u->local) st = oom(err);
+    for (int64_t r = 0, k = 0; r < n && st == MS_OK; r++)
+      if (ok[r]) u->local[k++] = r;
+  }
+  ms_table *f = NULL;
+  if (st == MS_OK && kept > 0 && kept < n) st = ms_table_filter(t, ok, &f, err);
+  else if (st == MS_OK && kept > 0) f = ms_table_retain(t);
+  ms_table_release(t);
+  ms_free(ok);
+  if (st == MS_OK && kept > 0 && v->created_at >= 0) {
+    st = ofs_time_to_ns(ms_table_column(f, v->created_at), v->created_phys, &u->cr, &u->crv, err);
+    /* All valid: no validity array. */
+    bool all = true;
+    for (int64_t r = 0; st == MS_OK && r < kept && all; r++) all = u->crv[r];
+    if (st == MS_OK && all) {
+      ms_free(u->crv);
+      u->crv = NULL;
+    }
+  }
+  /* Keep only the key columns of a row-group unit (ts and created live on as ns). */
+  if (st == MS_OK && kept > 0 && !u->whole) {
+    ms_table *k = NULL;
+    if (v->n_keys > 0) st = ms_table_select(f, (const char *const *)v->key_phys, v->n_keys, &k, err);
+    ms_table_release(f);
+    f = k;
+  }
+  if (st == MS_OK && kept > 0) u->t = f;
+  else ms_table_release(f);
+  if (st) {
+    ms_error_set_file(err, ms_dataset_file_path(v->ds, u->file));
+    unit_reset(u);
+    u->n = 0;
+  } else if (kept == 0) {
+    unit_reset(u);
+  }
+  return st;
+}
 
 static ms_status read_task(void *ctx, int64_t task, int worker, ms_error *err) {
   (void)worker;
   read_ctx *c = ctx;
-  return read_piece(c->v, c->ro, task, &c->pieces[task], err);
+  return read_unit(c, &c->units[task], NULL, err);
 }
 
-ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, ofs_src_data *out, ms_error *err) {
+/* Can the features be read after the join? Only when the join columns come first in
+ * read_cols and no feature shares one of them. */
+static int join_prefix(const ofs_view *v) {
+  int m = v->ts_at;
+  for (int k = 0; k < v->n_keys; k++) m = v->key_at[k] > m ? v->key_at[k] : m;
+  if (v->created_at > m) m = v->created_at;
+  for (int f = 0; f < v->n_feat; f++)
+    if (v->feat_at[f] <= m) return -1;
+  return m + 1;
+}
+
+ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, bool late, ofs_src_data *out,
+                          ms_error *err) {
   memset(out, 0, sizeof *out);
   double t0 = ofs_now_ms();
   int64_t n_files = v->nothing ? 0 : ms_dataset_num_files(v->ds);
-  piece *pieces = ms_calloc((size_t)(n_files ? n_files : 1), sizeof *pieces);
-  if (!pieces) return oom(err);
+  int n_join = late ? join_prefix(v) : -1;
   ms_status st = MS_OK;
+  /* The units, in source order. */
+  int64_t cap = n_files + 1, n_units = 0;
+  ofs_unit *units = ms_calloc((size_t)cap, sizeof *units);
+  if (!units) return oom(err);
+  for (int64_t i = 0; i < n_files && st == MS_OK; i++) {
+    int64_t *rows = NULL;
+    int nrg = 0;
+    if (n_join > 0 && ms__dataset_file_format(v->ds, i) == MS_FORMAT_PARQUET)
+      st = ms__dataset_file_row_groups(v->ds, i, &rows, &nrg, err);
+    if (st) break;
+    int add = nrg > 0 ? nrg : 1;
+    if (n_units + add > cap) {
+      int64_t nc = (n_units + add) * 2;
+      ofs_unit *nu = ms_realloc(units, sizeof *nu * (size_t)nc);
+      if (!nu) {
+        ms_free(rows);
+        st = oom(err);
+        break;
+      }
+      memset(nu + cap, 0, sizeof *nu * (size_t)(nc - cap));
+      units = nu;
+      cap = nc;
+    }
+    for (int g = 0; g < add; g++) {
+      units[n_units].file = i;
+      units[n_units].rg = nrg > 0 ? g : -1;
+      units[n_units].whole = nrg == 0;
+      n_units++;
+    }
+    ms_free(rows);
+  }
+  out->units = units;
+  out->n_units = n_units;
   memset(&v->rs, 0, sizeof v->rs);
   v->rows_read = v->rows_kept = 0;
   ms_dataset_read_options ro = {0};
@@ -154,71 +261,244 @@ ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, ofs
   char stage[160];
   snprintf(stage, sizeof stage, "read %s", v->label);
   ofs_progress(job, stage, 0, v->rows_total);
+  read_ctx ctx = {v, &ro, units, n_join};
   int threads = pool ? ms_pool_size(pool) : 1;
-  if (threads > 1 && n_files >= threads) {
-    /* Many files: one task per file (decoding inside a file stays serial). */
-    read_ctx ctx = {v, &ro, pieces};
-    st = ms_pool_run(pool, n_files, read_task, &ctx, err);
+  if (st == MS_OK && threads > 1 && n_units >= threads) {
+    /* Many units: one task per unit, decoding inside a unit serial. */
+    st = ms_pool_run(pool, n_units, read_task, &ctx, err);
   } else {
-    /* Few files: one at a time, column chunks decoded in parallel. */
-    ro.pool = pool;
-    for (int64_t i = 0; i < n_files && st == MS_OK; i++) {
-      st = read_piece(v, &ro, i, &pieces[i], err);
-      v->rows_read += pieces[i].n_read;
+    /* Few units: one at a time, column chunks decoded in parallel. */
+    for (int64_t i = 0; i < n_units && st == MS_OK; i++) {
+      st = read_unit(&ctx, &units[i], pool, err);
+      v->rows_read += units[i].n_read;
       ofs_progress(job, stage, v->rows_read, v->rows_total);
     }
   }
+  /* Statistics per file (a file counts as kept when partition pruning kept it). */
   v->rows_read = 0;
-  for (int64_t i = 0; i < n_files; i++) {
-    v->rows_read += pieces[i].n_read;
-    v->rows_kept += pieces[i].n;
-    v->rs.files_total += pieces[i].rs.files_total;
-    v->rs.files_kept += pieces[i].rs.files_kept;
-    v->rs.row_groups_total += pieces[i].rs.row_groups_total;
-    v->rs.row_groups_kept += pieces[i].rs.row_groups_kept;
-    v->rs.bytes_read += pieces[i].rs.bytes_read;
+  v->rs.files_total = ms_dataset_num_files(v->ds);
+  int64_t last_file = -1;
+  for (int64_t i = 0; i < n_units; i++) {
+    ofs_unit *u = &units[i];
+    v->rows_read += u->n_read;
+    v->rows_kept += u->n;
+    if (u->rs.files_kept > 0 && u->file != last_file) {
+      v->rs.files_kept++;
+      last_file = u->file;
+    }
+    v->rs.row_groups_total += u->rs.row_groups_total;
+    v->rs.row_groups_kept += u->rs.row_groups_kept;
+    v->rs.bytes_read += u->rs.bytes_read;
   }
-  if (v->nothing) v->rs.files_total = ms_dataset_num_files(v->ds);
-  /* One table and one ts array over all kept pieces, in file order. */
+  /* The join inputs over all kept rows, in source order. */
   int64_t total = v->rows_kept;
-  int n_kept = 0;
+  out->n = total;
+  bool has_cr = v->created_at >= 0;
   if (st == MS_OK) {
-    out->n = total;
+    out->unit_off = ms_calloc((size_t)n_units + 1, sizeof *out->unit_off);
     out->ts_ns = ms_malloc((size_t)(total ? total : 1) * sizeof *out->ts_ns);
-    if (!out->ts_ns) st = oom(err);
-    int64_t at = 0;
-    for (int64_t p = 0; p < n_files && st == MS_OK; p++) {
-      if (pieces[p].n == 0) continue;
-      memcpy(out->ts_ns + at, pieces[p].ts, (size_t)pieces[p].n * sizeof *out->ts_ns);
-      at += pieces[p].n;
-      ms_free(pieces[p].ts);
-      pieces[p].ts = NULL;
-      pieces[n_kept++].t = pieces[p].t;
-      if (n_kept - 1 != p) pieces[p].t = NULL;
+    if (has_cr) {
+      out->created_ns = ms_malloc((size_t)(total ? total : 1) * sizeof *out->created_ns);
+      out->created_valid = ms_malloc((size_t)(total ? total : 1));
+    }
+    if (!out->unit_off || !out->ts_ns || (has_cr && (!out->created_ns || !out->created_valid))) st = oom(err);
+  }
+  ms_table **keys = NULL, **whole = NULL;
+  int n_keys_t = 0, n_whole = 0;
+  bool all_whole = true;
+  if (st == MS_OK) {
+    keys = ms_calloc((size_t)n_units + 1, sizeof *keys);
+    whole = ms_calloc((size_t)n_units + 1, sizeof *whole);
+    if (!keys || !whole) st = oom(err);
+  }
+  int64_t at = 0;
+  for (int64_t i = 0; i < n_units && st == MS_OK; i++) {
+    ofs_unit *u = &units[i];
+    out->unit_off[i] = at;
+    if (u->n == 0) continue;
+    all_whole = all_whole && u->whole;
+    memcpy(out->ts_ns + at, u->ts, (size_t)u->n * sizeof *u->ts);
+    if (has_cr) {
+      memcpy(out->created_ns + at, u->cr, (size_t)u->n * sizeof *u->cr);
+      if (u->crv) memcpy(out->created_valid + at, u->crv, (size_t)u->n);
+      else memset(out->created_valid + at, 1, (size_t)u->n);
+    }
+    ms_free(u->ts);
+    ms_free(u->cr);
+    ms_free(u->crv);
+    u->ts = u->cr = NULL;
+    u->crv = NULL;
+    at += u->n;
+    if (u->whole) whole[n_whole++] = u->t;
+    if (v->n_keys == 0) continue;
+    if (u->whole) {
+      st = ms_table_select(u->t, (const char *const *)v->key_phys, v->n_keys, &keys[n_keys_t], err);
+      if (st == MS_OK) n_keys_t++;
+    } else {
+      keys[n_keys_t++] = ms_table_retain(u->t);
     }
   }
-  if (st == MS_OK && n_kept == 1) {
-    out->t = pieces[0].t;
-    pieces[0].t = NULL;
-  } else if (st == MS_OK && n_kept > 1) {
-    ms_table **ts = ms_calloc((size_t)n_kept, sizeof *ts);
-    if (!ts) st = oom(err);
-    for (int p = 0; p < n_kept && st == MS_OK; p++) ts[p] = pieces[p].t;
-    if (st == MS_OK) st = ms_table_concat(ts, n_kept, &out->t, err);
-    ms_free(ts);
+  if (out->unit_off) out->unit_off[n_units] = at;
+  if (st == MS_OK && n_keys_t == 1) out->keys = ms_table_retain(keys[0]);
+  else if (st == MS_OK && n_keys_t > 1) st = ms_table_concat(keys, n_keys_t, &out->keys, err);
+  /* Every unit whole (CSV, or pull): one table of every read column too. */
+  if (st == MS_OK && all_whole && n_whole == 1) out->t = ms_table_retain(whole[0]);
+  else if (st == MS_OK && all_whole && n_whole > 1) st = ms_table_concat(whole, n_whole, &out->t, err);
+  for (int i = 0; keys && i < n_keys_t; i++) ms_table_release(keys[i]);
+  ms_free(keys);
+  ms_free(whole);
+  /* Row-group units keep only what the gather needs (local rows); key tables go. */
+  for (int64_t i = 0; i < n_units && st == MS_OK; i++)
+    if (!units[i].whole || out->t) {
+      ms_table_release(units[i].t);
+      units[i].t = NULL;
+    }
+  if (st == MS_OK && out->t) {
+    /* Everything is in out->t: no units needed. */
+    for (int64_t i = 0; i < n_units; i++) unit_reset(&units[i]);
+    ms_free(units);
+    out->units = NULL;
+    out->n_units = 0;
   }
-  for (int64_t p = 0; p < n_files; p++) {
-    ms_table_release(pieces[p].t);
-    ms_free(pieces[p].ts);
-  }
-  ms_free(pieces);
-  if (st == MS_OK && out->t && v->created_at >= 0) {
-    st = ofs_time_to_ns(ms_table_column(out->t, v->created_at), v->created_phys, &out->created_ns,
-                        &out->created_valid, err);
+  if (st == MS_OK && total == 0) {
+    ms_table_release(out->keys);
+    out->keys = NULL;
   }
   if (st) ofs_src_data_reset(out);
   ofs_progress(job, stage, v->rows_read, v->rows_read);
   v->ms_read = ofs_now_ms() - t0;
+  return st;
+}
+
+typedef struct gather_ctx {
+  ofs_view *v;
+  ofs_src_data *d;
+  const int64_t *rank_rows;  /* distinct winners, ascending (global kept-row indices) */
+  const int64_t *unit_first; /* [n_units + 1] first position in rank_rows of each unit */
+  ms_table **parts;          /* per unit: the winners' feature columns */
+  ms_pool *pool;
+} gather_ctx;
+
+/* The feature columns of one unit's winning rows. */
+static ms_status gather_unit(gather_ctx *c, int64_t ui, ms_pool *pool, ms_error *err) {
+  ofs_view *v = c->v;
+  ofs_unit *u = &((ofs_unit *)c->d->units)[ui];
+  int64_t a = c->unit_first[ui], b = c->unit_first[ui + 1];
+  if (a == b) return MS_OK;
+  int64_t *idx = ms_malloc((size_t)(b - a) * sizeof *idx);
+  if (!idx) return oom(err);
+  for (int64_t k = a; k < b; k++) {
+    int64_t local = c->rank_rows[k] - c->d->unit_off[ui];
+    idx[k - a] = u->local ? u->local[local] : local;
+  }
+  ms_table *src = NULL;
+  ms_status st = MS_OK;
+  if (u->whole) {
+    src = ms_table_retain(u->t);
+  } else {
+    ms_dataset_read_options ro = {0};
+    ro.columns = (const char *const *)v->feat_phys;
+    ro.n_columns = v->n_feat;
+    ro.pool = pool;
+    ms_dataset_read_stats rs;
+    memset(&rs, 0, sizeof rs);
+    st = ms__dataset_read_file(v->ds, u->file, &ro, &u->rg, 1, &src, &rs, err);
+    if (st == MS_OK && (!src || ms_table_num_rows(src) != u->n_read))
+      st = ms_error_set(err, MS_ERR_CORRUPT, "row group %d of %s read back with a different row count", u->rg,
+                        ms_dataset_file_path(v->ds, u->file));
+  }
+  ms_table *sel = NULL;
+  if (st == MS_OK && u->whole) {
+    st = ms_table_select(src, (const char *const *)v->feat_phys, v->n_feat, &sel, err);
+    ms_table_release(src);
+    src = sel;
+  }
+  if (st == MS_OK) st = ms_table_take(src, idx, b - a, &c->parts[ui], err);
+  ms_table_release(src);
+  ms_free(idx);
+  return st;
+}
+
+static ms_status gather_task(void *ctx, int64_t task, int worker, ms_error *err) {
+  (void)worker;
+  return gather_unit(ctx, task, NULL, err);
+}
+
+/* out_cols[f] = feature f of each entity row's winner (-1: null). */
+static ms_status gather_features(ms_retrieval_job *job, ofs_view *v, ofs_src_data *d, const int64_t *winner,
+                                 int64_t ne, ms_pool *pool, ms_column **out_cols, ms_error *err) {
+  (void)job;
+  if (d->t) {
+    ms_status st = MS_OK;
+    for (int f = 0; f < v->n_feat && st == MS_OK; f++)
+      st = ms_column_take(ms_table_column(d->t, v->feat_at[f]), winner, ne, &out_cols[f], err);
+    return st;
+  }
+  /* Distinct winners in source order, and each entity row's rank among them. */
+  uint8_t *used = ms_calloc((size_t)(d->n ? d->n : 1), 1);
+  int64_t *rank = ms_malloc((size_t)(ne ? ne : 1) * sizeof *rank);
+  int64_t *unit_first = ms_calloc((size_t)d->n_units + 1, sizeof *unit_first);
+  ms_table **parts = ms_calloc((size_t)d->n_units + 1, sizeof *parts);
+  int64_t *rows = NULL, n_rows = 0;
+  ms_status st = used && rank && unit_first && parts ? MS_OK : oom(err);
+  for (int64_t e = 0; e < ne && st == MS_OK; e++)
+    if (winner[e] >= 0) used[winner[e]] = 1;
+  for (int64_t r = 0; r < d->n && st == MS_OK; r++) n_rows += used[r];
+  if (st == MS_OK) {
+    rows = ms_malloc((size_t)(n_rows ? n_rows : 1) * sizeof *rows);
+    if (!rows) st = oom(err);
+  }
+  if (st == MS_OK) {
+    /* used[] becomes a rank via a prefix count kept in rank_of (reusing rows' order). */
+    int64_t k = 0;
+    int64_t u = 0;
+    for (int64_t r = 0; r < d->n; r++) {
+      while (u < d->n_units && d->unit_off[u + 1] <= r) unit_first[++u] = k;
+      if (used[r]) rows[k++] = r;
+    }
+    while (u < d->n_units) unit_first[++u] = k;
+  }
+  ms_free(used);
+  used = NULL;
+  gather_ctx c = {v, d, rows, unit_first, parts, pool};
+  int threads = pool ? ms_pool_size(pool) : 1;
+  if (st == MS_OK && threads > 1 && d->n_units >= threads) st = ms_pool_run(pool, d->n_units, gather_task, &c, err);
+  for (int64_t i = 0; i < d->n_units && st == MS_OK && !(threads > 1 && d->n_units >= threads); i++)
+    st = gather_unit(&c, i, pool, err);
+  /* Concatenate the per-unit winners (source order = rank order). */
+  ms_table *w = NULL;
+  int n_parts = 0;
+  for (int64_t i = 0; i < d->n_units && st == MS_OK; i++)
+    if (parts[i]) parts[n_parts++] = parts[i];
+  if (st == MS_OK && n_parts == 1) w = ms_table_retain(parts[0]);
+  else if (st == MS_OK && n_parts > 1) st = ms_table_concat(parts, n_parts, &w, err);
+  for (int i = 0; parts && i < n_parts; i++) ms_table_release(parts[i]);
+  ms_free(parts);
+  if (st == MS_OK) {
+    /* rank of winner r = its position in rows[] (binary search: rows is ascending). */
+    for (int64_t e = 0; e < ne; e++) {
+      int64_t r = winner[e];
+      if (r < 0) {
+        rank[e] = -1;
+        continue;
+      }
+      int64_t lo = 0, hi = n_rows - 1;
+      while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (rows[mid] < r) lo = mid + 1;
+        else hi = mid;
+      }
+      rank[e] = lo;
+    }
+  }
+  for (int f = 0; f < v->n_feat && st == MS_OK; f++) {
+    if (w) st = ms_column_take(ms_table_column(w, f), rank, ne, &out_cols[f], err);
+    else st = ms_column_create_nulls(ofs_feature_type(v, f), ne, &out_cols[f], err);
+  }
+  ms_table_release(w);
+  ms_free(rows);
+  ms_free(rank);
+  ms_free(unit_first);
   return st;
 }
 
@@ -254,7 +534,7 @@ static ms_status join_view(ms_retrieval_job *job, ofs_view *v, ofs_src_data *d, 
   char stage[160];
   snprintf(stage, sizeof stage, "join %s", v->label);
   ofs_progress(job, stage, 0, ne);
-  if (!d->t || d->n == 0) {
+  if (d->n == 0) {
     for (int64_t i = 0; i < ne; i++) winner[i] = -1;
     ofs_choose_partitions(job, v, 0, ne);
   } else {
@@ -262,7 +542,7 @@ static ms_status join_view(ms_retrieval_job *job, ofs_view *v, ofs_src_data *d, 
     ms_column **ek = ms_calloc((size_t)v->n_keys + 1, sizeof *ek);
     if (!fk || !ek) st = oom(err);
     for (int k = 0; k < v->n_keys && st == MS_OK; k++) {
-      fk[k] = ms_table_column(d->t, v->key_at[k]);
+      fk[k] = ms_table_column(d->keys, k);
       int c = ms_table_find_column(job->entity, v->entity_col[k]);
       if (c < 0) st = ms_error_set(err, MS_ERR_INTERNAL, "entity column '%s' vanished", v->entity_col[k]);
       else ek[k] = ms_table_column(job->entity, c);
@@ -297,19 +577,12 @@ static ms_status join_view(ms_retrieval_job *job, ofs_view *v, ofs_src_data *d, 
     ms_free(ek);
   }
   v->ms_join = ofs_now_ms() - t0;
-  if (st == MS_OK && !(d->t && d->n > 0)) v->rows_matched = 0;
+  if (st == MS_OK && d->n == 0) v->rows_matched = 0;
   ofs_progress(job, stage, ne, ne);
   t0 = ofs_now_ms();
-  for (int f = 0; f < v->n_feat && st == MS_OK; f++) {
-    if (d->t && d->n > 0) {
-      st = ms_column_take(ms_table_column(d->t, v->feat_at[f]), winner, ne, &out_cols[f], err);
-    } else {
-      int fi = -1;
-      for (int i = 0; i < ms_dataset_num_fields(v->ds) && fi < 0; i++)
-        if (strcmp(ms_dataset_field(v->ds, i)->name, v->feat_phys[f]) == 0) fi = i;
-      st = ms_column_create_nulls(&ms_dataset_field(v->ds, fi)->type, ne, &out_cols[f], err);
-    }
-  }
+  if (st == MS_OK && d->n > 0) st = gather_features(job, v, d, winner, ne, pool, out_cols, err);
+  for (int f = 0; f < v->n_feat && st == MS_OK && d->n == 0; f++)
+    st = ms_column_create_nulls(ofs_feature_type(v, f), ne, &out_cols[f], err);
   v->ms_gather = ofs_now_ms() - t0;
   ms_free(winner);
   return st;
@@ -373,7 +646,7 @@ static ms_status build_entity(ms_retrieval_job *job, ofs_src_data *pre, ms_table
   for (int i = 0; i < job->n_views && st == MS_OK; i++) {
     ofs_view *v = &job->views[i];
     ofs_src_data *d = &pre[i];
-    if (!d->t || d->n == 0) continue;
+    if (d->n == 0) continue;
     uint8_t *mask = ms_malloc((size_t)d->n);
     int64_t *ts = ms_malloc((size_t)d->n * sizeof *ts);
     if (!mask || !ts) st = oom(err);
@@ -383,12 +656,12 @@ static ms_status build_entity(ms_retrieval_job *job, ofs_src_data *pre, ms_table
       if (mask[r]) ts[kept++] = d->ts_ns[r];
     }
     ms_table *ft = NULL;
-    if (st == MS_OK && kept > 0) st = ms_table_filter(d->t, mask, &ft, err);
+    if (st == MS_OK && kept > 0 && d->keys) st = ms_table_filter(d->keys, mask, &ft, err);
     for (int c = 0; c < n_cols && st == MS_OK && kept > 0; c++) {
       int k = -1;
       for (int q = 0; q < v->n_keys; q++)
         if (strcmp(v->entity_col[q], fields[c].name) == 0) k = q;
-      if (k >= 0) cols[c] = ms_column_retain(ms_table_column(ft, v->key_at[k]));
+      if (k >= 0) cols[c] = ms_column_retain(ms_table_column(ft, k));
       else st = ms_column_create_nulls(&fields[c].type, kept, &cols[c], err);
     }
     if (st == MS_OK && kept > 0) st = ofs_ns_column(ts, NULL, kept, true, &cols[ts_col], err);
@@ -449,7 +722,7 @@ static ms_status run_historical(ms_retrieval_job *job, ms_pool *pool, ms_error *
     pre = ms_calloc((size_t)job->n_views + 1, sizeof *pre);
     if (!pre) return oom(err);
     double t0 = ofs_now_ms();
-    for (int i = 0; i < job->n_views && st == MS_OK; i++) st = ofs_read_source(job, &job->views[i], pool, &pre[i], err);
+    for (int i = 0; i < job->n_views && st == MS_OK; i++) st = ofs_read_source(job, &job->views[i], pool, true, &pre[i], err);
     ms_table *ent = NULL;
     if (st == MS_OK) st = build_entity(job, pre, &ent, err);
     if (st == MS_OK) {
@@ -471,7 +744,7 @@ static ms_status run_historical(ms_retrieval_job *job, ms_pool *pool, ms_error *
       d = pre[i];
       memset(&pre[i], 0, sizeof pre[i]);
     } else {
-      st = ofs_read_source(job, v, pool, &d, err);
+      st = ofs_read_source(job, v, pool, true, &d, err);
     }
     if (st == MS_OK) st = join_view(job, v, &d, pool, fcols + at, err);
     ofs_src_data_reset(&d);

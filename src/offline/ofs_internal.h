@@ -60,14 +60,20 @@ typedef struct ofs_view {
 
 typedef enum ofs_kind { OFS_HISTORICAL = 0, OFS_PULL = 1 } ofs_kind;
 
-/* A source read and pre-filtered: the columns of ofs_view.read_cols (rows in source order)
- * and its timestamps as UTC ns. */
+/* A source read and pre-filtered: the kept rows (ts not null, inside the bounds) in source
+ * order, their timestamps as UTC ns and their join keys; the feature values either in t
+ * (every read column, when all of it was read at once) or left in the units (Parquet row
+ * groups) to be read for the join's winners only. */
 typedef struct ofs_src_data {
-  ms_table *t;
+  ms_table *t;           /* every read column (ofs_view.read_cols order), or NULL */
+  ms_table *keys;        /* the key columns in key order (NULL when no row or no key) */
   int64_t n;
-  int64_t *ts_ns;        /* [n]; every row has a ts (null-ts rows are dropped) */
+  int64_t *ts_ns;        /* [n] */
   int64_t *created_ns;   /* [n] or NULL */
   uint8_t *created_valid; /* [n] 1 = not null, or NULL = all valid */
+  void *units;           /* ofs_exec.c's read units (when t is NULL) */
+  int64_t n_units;
+  int64_t *unit_off;     /* [n_units + 1] first kept row of each unit */
 } ofs_src_data;
 
 void ofs_src_data_reset(ofs_src_data *d);
@@ -153,11 +159,13 @@ void ofs_progress(const ms_retrieval_job *job, const char *stage, int64_t done, 
 double ofs_now_ms(void);
 
 /* ---- ofs_exec.c ---- */
-/* Reads v's source columns file by file with pruning and keeps, in source order, the rows
- * whose ts is not null and inside v's bounds (the exact pre-filter). */
-ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, ofs_src_data *out,
-                         ms_error *err);
+/* Reads v's source with pruning and keeps, in source order, the rows whose ts is not null
+ * and inside v's bounds (the exact pre-filter). late: Parquet feature columns are left
+ * unread (ofs_src_data.units) for a gather after the join; otherwise out->t holds all. */
+ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, bool late,
+                          ofs_src_data *out, ms_error *err);
 ms_status ofs_run(ms_retrieval_job *job, ms_error *err);
+const ms_datatype *ofs_feature_type(const ofs_view *v, int f);
 /* Equality of two cells of one column (null equals null). */
 bool ofs_cells_equal(const ms_column *c, int64_t i, int64_t j);
 /* A timestamp[ns, UTC] (or int64 when tz is NULL) column over n values; ok (may be NULL)

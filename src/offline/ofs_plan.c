@@ -152,14 +152,6 @@ void ms_pull_request_init(ms_pull_request *req) { memset(req, 0, sizeof *req); }
 
 /* ---------------- job lifetime ---------------- */
 
-void ofs_src_data_reset(ofs_src_data *d) {
-  ms_table_release(d->t);
-  ms_free(d->ts_ns);
-  ms_free(d->created_ns);
-  ms_free(d->created_valid);
-  memset(d, 0, sizeof *d);
-}
-
 void ofs_view_reset(ofs_view *v) {
   ms_free(v->label);
   free_strs(v->key_name, v->n_keys);

@@ -134,7 +134,7 @@ ms_status ofs_run_pull(ms_retrieval_job *job, ms_pool *pool, ms_table **out, ms_
   *out = NULL;
   ofs_view *v = &job->views[0];
   ofs_src_data d;
-  ms_status st = ofs_read_source(job, v, pool, &d, err);
+  ms_status st = ofs_read_source(job, v, pool, false, &d, err);
   if (st) return st;
   double t0 = ofs_now_ms();
   int64_t *rows = NULL, n_rows = d.n;
