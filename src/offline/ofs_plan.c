@@ -724,6 +724,8 @@ ms_status ms_get_historical_features(ms_repo *repo, const ms_historical_request 
   job->filter_created = req->filter_by_created_timestamp;
   if (req->entity_table && req->entity_path)
     st = ms_error_set(err, MS_ERR_INVALID, "give either an entity table or an entity path, not both");
+  if (st == MS_OK && (req->entity_table || req->entity_path) && (req->has_start || req->has_end))
+    st = ms_error_set(err, MS_ERR_INVALID, "give an entity input or a start/end range, not both");
   if (st == MS_OK && !req->entity_table && !req->entity_path) {
     job->entityless = true;
     if (!req->has_start || !req->has_end)
@@ -882,6 +884,9 @@ static void explain_view(const ms_retrieval_job *job, const ofs_view *v, bool an
                   v->entity_col[k]);
   ofs_sb_printf(b, "\n  columns read: ");
   for (int i = 0; i < v->n_read; i++) ofs_sb_printf(b, "%s%s", i ? ", " : "", v->read_cols[i]);
+  if (job->kind == OFS_HISTORICAL)
+    ofs_sb_printf(b, "\n  late materialisation: Parquet row groups decode the join columns first; feature "
+                     "columns only in row groups holding a winner");
   ofs_sb_printf(b, "\n  timestamp: %s", v->ts_phys);
   if (v->created_phys) ofs_sb_printf(b, ", created: %s", v->created_phys);
   ms_format_duration(v->ttl_ns / INT64_C(1000000000), d, sizeof d);

@@ -1054,6 +1054,70 @@ static void test_date_partitions(void) {
   ms_repo_free(r);
 }
 
+/* A source directory mixing a CSV file and a Parquet file with several row groups (read
+ * whole and per row group); an empty entity input; entity input and a range together. */
+static void test_mixed_source_and_empty(void) {
+  make_repo("mixedsrc", NULL,
+            "entities:\n  - name: customer\n    join_keys: [customer_id]\n"
+            "sources:\n  - name: m\n    path: data/m\n    timestamp_field: ts\n"
+            "feature_views:\n  - name: mv\n    entities: [customer]\n    ttl: 0s\n    source: m\n"
+            "    schema:\n      - {name: f, dtype: int64}\n      - {name: g, dtype: string}\n");
+  write_text(repo_path("data/m/a.csv"), "customer_id,ts,f,g\n1,2024-01-01T00:00:00Z,1,x\n2,2024-01-05T00:00:00Z,2,\n");
+  int64_t id[] = {1, 2, 1, 2, 1, 3};
+  int64_t ts[] = {T("2024-01-02"), T("2024-01-02"), T("2024-01-03"), T("2024-01-03"), T("2024-01-09"), T("2024-01-01")};
+  int64_t f[] = {10, 20, 30, NUL, 50, 60};
+  const char *g[] = {"p", "q", "r", "s", NULL, "u"};
+  write_pq(repo_path("data/m/b.parquet"),
+           mk_table("customer_id", col_i64(id, 6), "ts", col_ts(ts, 6, MS_UNIT_NANO, "UTC"), "f", col_i64(f, 6), "g",
+                    col_str(g, 6), NULL),
+           2);
+  ms_repo *r = load(g_dir);
+  CHECK(r);
+  int64_t eid[] = {1, 2, 2, 1, 3, 4};
+  int64_t et[] = {T("2024-01-01T12:00:00Z"), T("2024-01-04"), T("2024-01-06"), T("2024-01-08"), T("2024-01-02"), T("2024-01-02")};
+  ms_table *ent = mk_table("customer_id", col_i64(eid, 6), "event_timestamp", col_ts(et, 6, MS_UNIT_NANO, "UTC"), NULL);
+  const char *refs[] = {"mv:g", "mv:f"};
+  ms_historical_request req;
+  ms_historical_request_init(&req);
+  req.feature_refs = refs;
+  req.n_feature_refs = 2;
+  req.entity_table = ent;
+  for (int threads = 1; threads <= 3; threads += 2) {
+    req.threads = threads;
+    ms_table *out = hist(r, &req);
+    CHECK(out);
+    int64_t want_f[] = {1, NUL, 2, 30, 60, NUL};
+    CHECK(col_is_i64(out, "f", want_f, 6));
+    int gc = ms_table_find_column(out, "g");
+    CHECK(gc == 2);
+    int64_t len = 0;
+    const uint8_t *b = ms_column_get_bytes(ms_table_column(out, gc), 3, &len);
+    CHECK(len == 1 && b[0] == 'r');
+    b = ms_column_get_bytes(ms_table_column(out, gc), 1, &len);
+    CHECK(len == 1 && b[0] == 's');
+    CHECK(ms_column_is_null(ms_table_column(out, gc), 2) && ms_column_is_null(ms_table_column(out, gc), 5));
+    ms_table_release(out);
+  }
+  /* Empty entity input: no rows, the feature columns typed. */
+  ms_table *empty = NULL;
+  ms_error err;
+  CHECK_OK(ms_table_slice(ent, 0, 0, &empty, &err), &err);
+  req.entity_table = empty;
+  ms_table *out = hist(r, &req);
+  CHECK(out);
+  CHECK(ms_table_num_rows(out) == 0 && ms_table_num_columns(out) == 4);
+  CHECK(ms_table_field(out, 3)->type.id == MS_TYPE_INT64 && ms_table_field(out, 2)->type.id == MS_TYPE_UTF8);
+  ms_table_release(out);
+  ms_table_release(empty);
+  /* An entity input and a range together is an error. */
+  req.entity_table = ent;
+  req.has_start = true;
+  char msg[512];
+  CHECK(hist_fail(r, &req, msg, sizeof msg) == MS_ERR_INVALID);
+  ms_table_release(ent);
+  ms_repo_free(r);
+}
+
 static void test_threads_identical(void) {
   make_repo("threads", NULL, k_prune_defs);
   random_sources(60000, 3000, 3, 5000);
@@ -1196,5 +1260,5 @@ static void test_write_and_export(void) {
 MS_TEST_MAIN(MS_TEST(test_worked_cases), MS_TEST(test_backfill), MS_TEST(test_created_filter),
              MS_TEST(test_mixed_time_zones), MS_TEST(test_entityless), MS_TEST(test_multi_views),
              MS_TEST(test_service_alias), MS_TEST(test_types_kept), MS_TEST(test_pull), MS_TEST(test_errors),
-             MS_TEST(test_collision), MS_TEST(test_pruning_changes_nothing), MS_TEST(test_date_partitions),
+             MS_TEST(test_collision), MS_TEST(test_pruning_changes_nothing), MS_TEST(test_date_partitions), MS_TEST(test_mixed_source_and_empty),
              MS_TEST(test_threads_identical), MS_TEST(test_memory_limit), MS_TEST(test_write_and_export))
