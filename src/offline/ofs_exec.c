@@ -86,16 +86,17 @@ const ms_datatype *ofs_feature_type(const ofs_view *v, int f) {
 
 /* A unit of reading: one Parquet row group (late materialisation: only the join columns
  * are decoded now, the feature columns later for the winners alone), or one whole file
- * (CSV, or when every column is needed at once) holding every read column. */
+ * (CSV, or when every column is needed at once) holding every read column. Every decoded
+ * row is kept (no copy); rows failing the pre-filter are marked in ok and never become
+ * candidates (their key id is set to -1 before the join). */
 typedef struct ofs_unit {
   int64_t file;
   int rg;                /* row group, or -1 for the whole file */
-  bool whole;            /* t holds every read column of the kept rows */
-  ms_table *t;           /* kept rows: every read column (whole) or the key columns */
-  int64_t *ts, *cr;      /* kept rows' ts and created (UTC ns) */
-  uint8_t *crv;
-  int64_t *local;        /* kept row -> decoded row (row-group units); NULL = identity */
-  int64_t n, n_read;
+  bool whole;            /* t holds every read column */
+  ms_table *t;           /* every read column (whole) or the key columns (row group) */
+  int64_t *ts, *cr;      /* [n] ts and created (UTC ns) */
+  uint8_t *crv, *ok;     /* [n] created not null / row passes the pre-filter; NULL = all */
+  int64_t n, n_ok;       /* decoded rows, rows passing the pre-filter */
   ms_dataset_read_stats rs;
 } ofs_unit;
 
@@ -104,10 +105,10 @@ static void unit_reset(ofs_unit *u) {
   ms_free(u->ts);
   ms_free(u->cr);
   ms_free(u->crv);
-  ms_free(u->local);
+  ms_free(u->ok);
   u->t = NULL;
-  u->ts = u->cr = u->local = NULL;
-  u->crv = NULL;
+  u->ts = u->cr = NULL;
+  u->crv = u->ok = NULL;
 }
 
 void ofs_src_data_reset(ofs_src_data *d) {
@@ -116,6 +117,7 @@ void ofs_src_data_reset(ofs_src_data *d) {
   ms_free(d->ts_ns);
   ms_free(d->created_ns);
   ms_free(d->created_valid);
+  ms_free(d->row_ok);
   ofs_unit *u = d->units;
   for (int64_t i = 0; u && i < d->n_units; i++) unit_reset(&u[i]);
   ms_free(d->units);
@@ -130,8 +132,8 @@ typedef struct read_ctx {
   int n_join;            /* read_cols[0..n_join) are the join columns of a row-group unit */
 } read_ctx;
 
-/* Reads one unit (pruned by v's ranges) and keeps its rows with a non-null ts inside the
- * bounds (u->n = 0 when none). */
+/* Reads one unit (pruned by v's ranges) and marks its rows with a non-null ts inside the
+ * bounds; a unit with no such row is dropped (n = 0). */
 static ms_status read_unit(read_ctx *c, ofs_unit *u, ms_pool *pool, ms_error *err) {
   ofs_view *v = c->v;
   ms_dataset_read_options ro = *c->ro;
@@ -142,54 +144,46 @@ static ms_status read_unit(read_ctx *c, ofs_unit *u, ms_pool *pool, ms_error *er
                                        &u->rs, err);
   if (st || !t) return st; /* !t: pruned by partition */
   int64_t n = ms_table_num_rows(t);
-  u->n_read = n;
-  uint8_t *ok = NULL;
-  st = ofs_time_to_ns(ms_table_column(t, v->ts_at), v->ts_phys, &u->ts, &ok, err);
+  u->n = n;
+  u->ts = ms_malloc((size_t)(n ? n : 1) * sizeof *u->ts);
+  u->ok = ms_malloc((size_t)(n ? n : 1));
+  if (!u->ts || !u->ok) st = oom(err);
+  if (st == MS_OK) st = ofs_time_to_ns_into(ms_table_column(t, v->ts_at), v->ts_phys, u->ts, u->ok, err);
   int64_t kept = 0;
   if (st == MS_OK) {
+    const int64_t *ts = u->ts;
+    uint8_t *ok = u->ok;
+    int64_t lo = v->has_lo ? v->lo_ns : INT64_MIN, hi = v->has_hi ? v->hi_ns : INT64_MAX;
     for (int64_t r = 0; r < n; r++) {
-      ok[r] = ok[r] && (!v->has_lo || u->ts[r] >= v->lo_ns) && (!v->has_hi || u->ts[r] <= v->hi_ns);
-      u->ts[kept] = u->ts[r];
+      ok[r] = ok[r] & (ts[r] >= lo) & (ts[r] <= hi);
       kept += ok[r];
     }
-    u->n = kept;
+    u->n_ok = kept;
   }
-  if (st == MS_OK && kept > 0 && !u->whole && kept < n) {
-    u->local = ms_malloc((size_t)kept * sizeof *u->local);
-    if (!u->local) st = oom(err);
-    for (int64_t r = 0, k = 0; r < n && st == MS_OK; r++)
-      if (ok[r]) u->local[k++] = r;
-  }
-  ms_table *f = NULL;
-  if (st == MS_OK && kept > 0 && kept < n) st = ms_table_filter(t, ok, &f, err);
-  else if (st == MS_OK && kept > 0) f = ms_table_retain(t);
-  ms_table_release(t);
-  ms_free(ok);
   if (st == MS_OK && kept > 0 && v->created_at >= 0) {
-    st = ofs_time_to_ns(ms_table_column(f, v->created_at), v->created_phys, &u->cr, &u->crv, err);
-    /* All valid: no validity array. */
-    bool all = true;
-    for (int64_t r = 0; st == MS_OK && r < kept && all; r++) all = u->crv[r];
-    if (st == MS_OK && all) {
+    u->cr = ms_malloc((size_t)n * sizeof *u->cr);
+    u->crv = ms_malloc((size_t)n);
+    if (!u->cr || !u->crv) st = oom(err);
+    if (st == MS_OK) st = ofs_time_to_ns_into(ms_table_column(t, v->created_at), v->created_phys, u->cr, u->crv, err);
+    if (st == MS_OK && ms_column_null_count(ms_table_column(t, v->created_at)) == 0) {
       ms_free(u->crv);
       u->crv = NULL;
     }
   }
-  /* Keep only the key columns of a row-group unit (ts and created live on as ns). */
-  if (st == MS_OK && kept > 0 && !u->whole) {
-    ms_table *k = NULL;
-    if (v->n_keys > 0) st = ms_table_select(f, (const char *const *)v->key_phys, v->n_keys, &k, err);
-    ms_table_release(f);
-    f = k;
+  if (st == MS_OK && kept == n) {
+    ms_free(u->ok);
+    u->ok = NULL;
   }
-  if (st == MS_OK && kept > 0) u->t = f;
-  else ms_table_release(f);
-  if (st) {
-    ms_error_set_file(err, ms_dataset_file_path(v->ds, u->file));
+  /* A row-group unit keeps only its key columns (ts and created live on as ns). */
+  if (st == MS_OK && kept > 0) {
+    if (u->whole) u->t = ms_table_retain(t);
+    else if (v->n_keys > 0) st = ms_table_select(t, (const char *const *)v->key_phys, v->n_keys, &u->t, err);
+  }
+  ms_table_release(t);
+  if (st) ms_error_set_file(err, ms_dataset_file_path(v->ds, u->file));
+  if (st || kept == 0) {
     unit_reset(u);
     u->n = 0;
-  } else if (kept == 0) {
-    unit_reset(u);
   }
   return st;
 }
@@ -209,6 +203,69 @@ static int join_prefix(const ofs_view *v) {
   for (int f = 0; f < v->n_feat; f++)
     if (v->feat_at[f] <= m) return -1;
   return m + 1;
+}
+
+/* Concatenates the units' arrays into out (moving them when there is one unit). */
+static ms_status join_arrays(const ofs_view *v, ofs_unit *units, int64_t n_units, ofs_src_data *out, ms_error *err) {
+  int64_t total = 0, with_rows = 0, single = -1;
+  bool any_not_ok = false, any_crv = false;
+  for (int64_t i = 0; i < n_units; i++) {
+    if (units[i].n == 0) continue;
+    total += units[i].n;
+    with_rows++;
+    single = i;
+    any_not_ok |= units[i].ok != NULL;
+    any_crv |= units[i].crv != NULL;
+  }
+  out->n = total;
+  out->unit_off = ms_calloc((size_t)n_units + 1, sizeof *out->unit_off);
+  if (!out->unit_off) return oom(err);
+  int64_t at = 0;
+  for (int64_t i = 0; i < n_units; i++) {
+    out->unit_off[i] = at;
+    at += units[i].n;
+  }
+  out->unit_off[n_units] = at;
+  bool has_cr = v->created_at >= 0;
+  if (with_rows == 1) {
+    ofs_unit *u = &units[single];
+    out->ts_ns = u->ts;
+    out->created_ns = u->cr;
+    out->created_valid = u->crv;
+    out->row_ok = u->ok;
+    u->ts = u->cr = NULL;
+    u->crv = u->ok = NULL;
+    return MS_OK;
+  }
+  size_t n = (size_t)(total ? total : 1);
+  out->ts_ns = ms_malloc(n * sizeof *out->ts_ns);
+  if (has_cr) out->created_ns = ms_malloc(n * sizeof *out->created_ns);
+  if (any_crv) out->created_valid = ms_malloc(n);
+  if (any_not_ok) out->row_ok = ms_malloc(n);
+  if (!out->ts_ns || (has_cr && !out->created_ns) || (any_crv && !out->created_valid) || (any_not_ok && !out->row_ok))
+    return oom(err);
+  for (int64_t i = 0; i < n_units; i++) {
+    ofs_unit *u = &units[i];
+    if (u->n == 0) continue;
+    int64_t o = out->unit_off[i];
+    memcpy(out->ts_ns + o, u->ts, (size_t)u->n * sizeof *u->ts);
+    if (has_cr) memcpy(out->created_ns + o, u->cr, (size_t)u->n * sizeof *u->cr);
+    if (any_crv) {
+      if (u->crv) memcpy(out->created_valid + o, u->crv, (size_t)u->n);
+      else memset(out->created_valid + o, 1, (size_t)u->n);
+    }
+    if (any_not_ok) {
+      if (u->ok) memcpy(out->row_ok + o, u->ok, (size_t)u->n);
+      else memset(out->row_ok + o, 1, (size_t)u->n);
+    }
+    ms_free(u->ts);
+    ms_free(u->cr);
+    ms_free(u->crv);
+    ms_free(u->ok);
+    u->ts = u->cr = NULL;
+    u->crv = u->ok = NULL;
+  }
+  return MS_OK;
 }
 
 ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, bool late, ofs_src_data *out,
@@ -270,7 +327,7 @@ ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, boo
     /* Few units: one at a time, column chunks decoded in parallel. */
     for (int64_t i = 0; i < n_units && st == MS_OK; i++) {
       st = read_unit(&ctx, &units[i], pool, err);
-      v->rows_read += units[i].n_read;
+      v->rows_read += units[i].n;
       ofs_progress(job, stage, v->rows_read, v->rows_total);
     }
   }
@@ -280,8 +337,8 @@ ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, boo
   int64_t last_file = -1;
   for (int64_t i = 0; i < n_units; i++) {
     ofs_unit *u = &units[i];
-    v->rows_read += u->n_read;
-    v->rows_kept += u->n;
+    v->rows_read += u->n_ok > 0 ? u->n : 0;
+    v->rows_kept += u->n_ok;
     if (u->rs.files_kept > 0 && u->file != last_file) {
       v->rs.files_kept++;
       last_file = u->file;
@@ -290,19 +347,8 @@ ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, boo
     v->rs.row_groups_kept += u->rs.row_groups_kept;
     v->rs.bytes_read += u->rs.bytes_read;
   }
-  /* The join inputs over all kept rows, in source order. */
-  int64_t total = v->rows_kept;
-  out->n = total;
-  bool has_cr = v->created_at >= 0;
-  if (st == MS_OK) {
-    out->unit_off = ms_calloc((size_t)n_units + 1, sizeof *out->unit_off);
-    out->ts_ns = ms_malloc((size_t)(total ? total : 1) * sizeof *out->ts_ns);
-    if (has_cr) {
-      out->created_ns = ms_malloc((size_t)(total ? total : 1) * sizeof *out->created_ns);
-      out->created_valid = ms_malloc((size_t)(total ? total : 1));
-    }
-    if (!out->unit_off || !out->ts_ns || (has_cr && (!out->created_ns || !out->created_valid))) st = oom(err);
-  }
+  if (st == MS_OK) st = join_arrays(v, units, n_units, out, err);
+  /* Key columns over every row, and all columns when every unit holds them. */
   ms_table **keys = NULL, **whole = NULL;
   int n_keys_t = 0, n_whole = 0;
   bool all_whole = true;
@@ -311,24 +357,10 @@ ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, boo
     whole = ms_calloc((size_t)n_units + 1, sizeof *whole);
     if (!keys || !whole) st = oom(err);
   }
-  int64_t at = 0;
   for (int64_t i = 0; i < n_units && st == MS_OK; i++) {
     ofs_unit *u = &units[i];
-    out->unit_off[i] = at;
     if (u->n == 0) continue;
     all_whole = all_whole && u->whole;
-    memcpy(out->ts_ns + at, u->ts, (size_t)u->n * sizeof *u->ts);
-    if (has_cr) {
-      memcpy(out->created_ns + at, u->cr, (size_t)u->n * sizeof *u->cr);
-      if (u->crv) memcpy(out->created_valid + at, u->crv, (size_t)u->n);
-      else memset(out->created_valid + at, 1, (size_t)u->n);
-    }
-    ms_free(u->ts);
-    ms_free(u->cr);
-    ms_free(u->crv);
-    u->ts = u->cr = NULL;
-    u->crv = NULL;
-    at += u->n;
     if (u->whole) whole[n_whole++] = u->t;
     if (v->n_keys == 0) continue;
     if (u->whole) {
@@ -338,32 +370,20 @@ ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, boo
       keys[n_keys_t++] = ms_table_retain(u->t);
     }
   }
-  if (out->unit_off) out->unit_off[n_units] = at;
   if (st == MS_OK && n_keys_t == 1) out->keys = ms_table_retain(keys[0]);
   else if (st == MS_OK && n_keys_t > 1) st = ms_table_concat(keys, n_keys_t, &out->keys, err);
-  /* Every unit whole (CSV, or pull): one table of every read column too. */
   if (st == MS_OK && all_whole && n_whole == 1) out->t = ms_table_retain(whole[0]);
   else if (st == MS_OK && all_whole && n_whole > 1) st = ms_table_concat(whole, n_whole, &out->t, err);
   for (int i = 0; keys && i < n_keys_t; i++) ms_table_release(keys[i]);
   ms_free(keys);
   ms_free(whole);
-  /* Row-group units keep only what the gather needs (local rows); key tables go. */
+  /* Row-group units keep nothing but their place; whole units keep their table for the
+   * gather unless out->t has everything. */
   for (int64_t i = 0; i < n_units && st == MS_OK; i++)
     if (!units[i].whole || out->t) {
       ms_table_release(units[i].t);
       units[i].t = NULL;
     }
-  if (st == MS_OK && out->t) {
-    /* Everything is in out->t: no units needed. */
-    for (int64_t i = 0; i < n_units; i++) unit_reset(&units[i]);
-    ms_free(units);
-    out->units = NULL;
-    out->n_units = 0;
-  }
-  if (st == MS_OK && total == 0) {
-    ms_table_release(out->keys);
-    out->keys = NULL;
-  }
   if (st) ofs_src_data_reset(out);
   ofs_progress(job, stage, v->rows_read, v->rows_read);
   v->ms_read = ofs_now_ms() - t0;
@@ -388,8 +408,7 @@ static ms_status gather_unit(gather_ctx *c, int64_t ui, ms_pool *pool, ms_error 
   int64_t *idx = ms_malloc((size_t)(b - a) * sizeof *idx);
   if (!idx) return oom(err);
   for (int64_t k = a; k < b; k++) {
-    int64_t local = c->rank_rows[k] - c->d->unit_off[ui];
-    idx[k - a] = u->local ? u->local[local] : local;
+    idx[k - a] = c->rank_rows[k] - c->d->unit_off[ui];
   }
   ms_table *src = NULL;
   ms_status st = MS_OK;
@@ -403,7 +422,7 @@ static ms_status gather_unit(gather_ctx *c, int64_t ui, ms_pool *pool, ms_error 
     ms_dataset_read_stats rs;
     memset(&rs, 0, sizeof rs);
     st = ms__dataset_read_file(v->ds, u->file, &ro, &u->rg, 1, &src, &rs, err);
-    if (st == MS_OK && (!src || ms_table_num_rows(src) != u->n_read))
+    if (st == MS_OK && (!src || ms_table_num_rows(src) != u->n))
       st = ms_error_set(err, MS_ERR_CORRUPT, "row group %d of %s read back with a different row count", u->rg,
                         ms_dataset_file_path(v->ds, u->file));
   }
@@ -552,6 +571,11 @@ static ms_status join_view(ms_retrieval_job *job, ofs_view *v, ofs_src_data *d, 
     memset(&keys, 0, sizeof keys);
     if (st == MS_OK && v->n_keys == 0) st = keyless_ids(d->n, ne, &keys, err);
     else if (st == MS_OK) st = ms_pit_keys_encode(fk, ek, v->n_keys, v->n_partitions, pool, &keys, err);
+    if (st == MS_OK && d->row_ok) {
+      /* A source row outside the pre-filter (or without a ts) is never a candidate. */
+      for (int64_t r = 0; r < d->n; r++)
+        if (!d->row_ok[r]) keys.feature_key[r] = -1;
+    }
     if (st == MS_OK) {
       /* An entity row without a timestamp has no candidate. */
       for (int64_t i = 0; i < ne; i++)
@@ -652,7 +676,7 @@ static ms_status build_entity(ms_retrieval_job *job, ofs_src_data *pre, ms_table
     if (!mask || !ts) st = oom(err);
     int64_t kept = 0;
     for (int64_t r = 0; r < d->n && st == MS_OK; r++) {
-      mask[r] = d->ts_ns[r] >= job->start_ns && d->ts_ns[r] <= job->end_ns;
+      mask[r] = (!d->row_ok || d->row_ok[r]) && d->ts_ns[r] >= job->start_ns && d->ts_ns[r] <= job->end_ns;
       if (mask[r]) ts[kept++] = d->ts_ns[r];
     }
     ms_table *ft = NULL;

@@ -60,8 +60,9 @@ typedef struct ofs_view {
 
 typedef enum ofs_kind { OFS_HISTORICAL = 0, OFS_PULL = 1 } ofs_kind;
 
-/* A source read and pre-filtered: the kept rows (ts not null, inside the bounds) in source
- * order, their timestamps as UTC ns and their join keys; the feature values either in t
+/* A source read and pre-filtered: the decoded rows of the kept files and row groups in
+ * source order, which of them pass the pre-filter (row_ok), their timestamps as UTC ns and
+ * their join keys; the feature values either in t
  * (every read column, when all of it was read at once) or left in the units (Parquet row
  * groups) to be read for the join's winners only. */
 typedef struct ofs_src_data {
@@ -71,9 +72,10 @@ typedef struct ofs_src_data {
   int64_t *ts_ns;        /* [n] */
   int64_t *created_ns;   /* [n] or NULL */
   uint8_t *created_valid; /* [n] 1 = not null, or NULL = all valid */
+  uint8_t *row_ok;       /* [n] 1 = the row passes the pre-filter; NULL = all do */
   void *units;           /* ofs_exec.c's read units (when t is NULL) */
   int64_t n_units;
-  int64_t *unit_off;     /* [n_units + 1] first kept row of each unit */
+  int64_t *unit_off;     /* [n_units + 1] first row of each unit */
 } ofs_src_data;
 
 void ofs_src_data_reset(ofs_src_data *d);
@@ -133,6 +135,8 @@ ms_status ofs_time_to_ns(const ms_column *c, const char *what, int64_t **out_ns,
 /* "2024-01-02T03:04:05.000000000Z"-style text of a UTC ns value (trailing zero fractions
  * dropped to keep explain output readable). buf >= 48 bytes. */
 const char *ofs_format_ns(int64_t ns, char *buf);
+/* The same into caller arrays of ms_column_length(c) entries (ok may be NULL). */
+ms_status ofs_time_to_ns_into(const ms_column *c, const char *what, int64_t *ns, uint8_t *ok, ms_error *err);
 /* A dataset opened and read with CSV files' mixed naive/aware timestamp columns fixed
  * to timestamp[ns, UTC] (the reader refuses to guess; the contract says an aware value is
  * converted to UTC and a naive one is UTC already). */

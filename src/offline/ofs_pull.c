@@ -130,12 +130,38 @@ static int cmp_i64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* Drops the rows that fail the pre-filter (pull works on the kept rows only). */
+static ms_status keep_ok_rows(ofs_src_data *d, ms_error *err) {
+  if (!d->row_ok) return MS_OK;
+  ms_table *t = NULL;
+  ms_status st = d->t ? ms_table_filter(d->t, d->row_ok, &t, err) : MS_OK;
+  if (st) return st;
+  int64_t k = 0;
+  for (int64_t r = 0; r < d->n; r++) {
+    if (!d->row_ok[r]) continue;
+    d->ts_ns[k] = d->ts_ns[r];
+    if (d->created_ns) d->created_ns[k] = d->created_ns[r];
+    if (d->created_valid) d->created_valid[k] = d->created_valid[r];
+    k++;
+  }
+  ms_table_release(d->t);
+  d->t = t;
+  d->n = k;
+  ms_free(d->row_ok);
+  d->row_ok = NULL;
+  return MS_OK;
+}
+
 ms_status ofs_run_pull(ms_retrieval_job *job, ms_pool *pool, ms_table **out, ms_error *err) {
   *out = NULL;
   ofs_view *v = &job->views[0];
   ofs_src_data d;
   ms_status st = ofs_read_source(job, v, pool, false, &d, err);
-  if (st) return st;
+  if (st == MS_OK) st = keep_ok_rows(&d, err);
+  if (st) {
+    ofs_src_data_reset(&d);
+    return st;
+  }
   double t0 = ofs_now_ms();
   int64_t *rows = NULL, n_rows = d.n;
   if (job->pull_mode == MS_PULL_LATEST) {

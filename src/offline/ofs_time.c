@@ -19,27 +19,26 @@ bool ofs_is_time_type(const ms_datatype *t) {
   return t->id == MS_TYPE_TIMESTAMP || t->id == MS_TYPE_DATE32;
 }
 
-ms_status ofs_time_to_ns(const ms_column *c, const char *what, int64_t **out_ns,
-                         uint8_t **out_ok, ms_error *err) {
-  *out_ns = NULL;
-  if (out_ok) *out_ok = NULL;
+ms_status ofs_time_to_ns_into(const ms_column *c, const char *what, int64_t *ns, uint8_t *ok, ms_error *err) {
   const ms_datatype *t = ms_column_type(c);
   if (!ofs_is_time_type(t)) {
     char tb[96];
-    return ms_error_set(err, MS_ERR_TYPE, "%s is %s, not a timestamp", what,
-                        ms_type_to_string(t, tb, sizeof tb));
+    return ms_error_set(err, MS_ERR_TYPE, "%s is %s, not a timestamp", what, ms_type_to_string(t, tb, sizeof tb));
   }
   int64_t n = ms_column_length(c);
-  int64_t *ns = ms_malloc((size_t)(n ? n : 1) * sizeof *ns);
-  uint8_t *ok = out_ok ? ms_malloc((size_t)(n ? n : 1)) : NULL;
-  if (!ns || (out_ok && !ok)) {
-    ms_free(ns);
-    ms_free(ok);
-    return ms_error_set(err, MS_ERR_NOMEM, "out of memory converting %s", what);
-  }
-  int64_t mul = t->id == MS_TYPE_DATE32 ? OFS_NS_PER_DAY
-                                        : INT64_C(1000000000) / ms_time_unit_per_second(t->unit);
+  int64_t mul = t->id == MS_TYPE_DATE32 ? OFS_NS_PER_DAY : INT64_C(1000000000) / ms_time_unit_per_second(t->unit);
   const uint8_t *valid = c->validity ? c->validity->data : NULL;
+  if (t->id == MS_TYPE_TIMESTAMP && !valid) {
+    /* The common case, kept branch-light: range check first, then one multiply pass. */
+    const int64_t *raw = (const int64_t *)c->values->data;
+    int64_t lim = INT64_MAX / mul;
+    for (int64_t i = 0; i < n; i++)
+      if (raw[i] > lim || raw[i] < -lim) goto slow;
+    for (int64_t i = 0; i < n; i++) ns[i] = raw[i] * mul;
+    if (ok) memset(ok, 1, (size_t)n);
+    return MS_OK;
+  }
+slow:
   for (int64_t i = 0; i < n; i++) {
     bool v = valid == NULL || ms_bit_get(valid, i);
     if (ok) ok[i] = v;
@@ -50,14 +49,33 @@ ms_status ofs_time_to_ns(const ms_column *c, const char *what, int64_t **out_ns,
     int64_t raw = t->id == MS_TYPE_DATE32 ? ((const int32_t *)c->values->data)[i]
                                           : ((const int64_t *)c->values->data)[i];
     if (__builtin_mul_overflow(raw, mul, &ns[i])) {
-      ms_free(ns);
-      ms_free(ok);
       ms_error_set_row(err, i);
       return ms_error_set(err, MS_ERR_LIMIT,
                           "%s: value %lld at row %lld is outside the nanosecond range "
                           "(1677-09-21 .. 2262-04-11)",
                           what, (long long)raw, (long long)i);
     }
+  }
+  return MS_OK;
+}
+
+ms_status ofs_time_to_ns(const ms_column *c, const char *what, int64_t **out_ns,
+                         uint8_t **out_ok, ms_error *err) {
+  *out_ns = NULL;
+  if (out_ok) *out_ok = NULL;
+  int64_t n = ms_column_length(c);
+  int64_t *ns = ms_malloc((size_t)(n ? n : 1) * sizeof *ns);
+  uint8_t *ok = out_ok ? ms_malloc((size_t)(n ? n : 1)) : NULL;
+  if (!ns || (out_ok && !ok)) {
+    ms_free(ns);
+    ms_free(ok);
+    return ms_error_set(err, MS_ERR_NOMEM, "out of memory converting %s", what);
+  }
+  ms_status st = ofs_time_to_ns_into(c, what, ns, ok, err);
+  if (st) {
+    ms_free(ns);
+    ms_free(ok);
+    return st;
   }
   *out_ns = ns;
   if (out_ok) *out_ok = ok;
