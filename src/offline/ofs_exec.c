@@ -523,24 +523,6 @@ static ms_status gather_features(ms_retrieval_job *job, ofs_view *v, ofs_src_dat
 
 /* ---------------- the join of one view ---------------- */
 
-/* Key ids of a view without entities: every row of both sides has key 0 (it joins on time
- * only), one partition. */
-static ms_status keyless_ids(int64_t nf, int64_t ne, ms_pit_keys *k, ms_error *err) {
-  memset(k, 0, sizeof *k);
-  k->n_feature_rows = nf;
-  k->n_entity_rows = ne;
-  k->n_keys = 1;
-  k->n_partitions = 1;
-  k->feature_key = ms_calloc((size_t)(nf ? nf : 1), sizeof *k->feature_key);
-  k->entity_key = ms_calloc((size_t)(ne ? ne : 1), sizeof *k->entity_key);
-  k->key_partition = ms_calloc(1, sizeof *k->key_partition);
-  if (!k->feature_key || !k->entity_key || !k->key_partition) {
-    ms_pit_keys_reset(k);
-    return oom(err);
-  }
-  return MS_OK;
-}
-
 /* Fills out_cols[0..v->n_feat) with the view's feature values for every entity row. */
 static ms_status join_view(ms_retrieval_job *job, ofs_view *v, ofs_src_data *d, ms_pool *pool,
                            ms_column **out_cols, ms_error *err) {
@@ -569,7 +551,7 @@ static ms_status join_view(ms_retrieval_job *job, ofs_view *v, ofs_src_data *d, 
     ofs_choose_partitions(job, v, d->n, ne);
     ms_pit_keys keys;
     memset(&keys, 0, sizeof keys);
-    if (st == MS_OK && v->n_keys == 0) st = keyless_ids(d->n, ne, &keys, err);
+    if (st == MS_OK && v->n_keys == 0) st = ms_pit_keys_init_keyless(d->n, ne, 1, &keys, err);
     else if (st == MS_OK) st = ms_pit_keys_encode(fk, ek, v->n_keys, v->n_partitions, pool, &keys, err);
     if (st == MS_OK && d->row_ok) {
       /* A source row outside the pre-filter (or without a ts) is never a candidate. */
