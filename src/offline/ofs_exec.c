@@ -97,15 +97,20 @@ typedef struct ofs_unit {
   int64_t *ts, *cr;      /* [n] ts and created (UTC ns) */
   uint8_t *crv, *ok;     /* [n] created not null / row passes the pre-filter; NULL = all */
   int64_t n, n_ok;       /* decoded rows, rows passing the pre-filter */
+  int64_t expect, goff;  /* preallocated mode: rows by metadata, offset in the shared arrays */
+  bool shared;           /* ts/cr/crv/ok point into the shared arrays (not owned) */
+  bool has_null_cr;
   ms_dataset_read_stats rs;
 } ofs_unit;
 
 static void unit_reset(ofs_unit *u) {
   ms_table_release(u->t);
-  ms_free(u->ts);
-  ms_free(u->cr);
-  ms_free(u->crv);
-  ms_free(u->ok);
+  if (!u->shared) {
+    ms_free(u->ts);
+    ms_free(u->cr);
+    ms_free(u->crv);
+    ms_free(u->ok);
+  }
   u->t = NULL;
   u->ts = u->cr = NULL;
   u->crv = u->ok = NULL;
@@ -130,7 +135,18 @@ typedef struct read_ctx {
   const ms_dataset_read_options *ro;
   ofs_unit *units;
   int n_join;            /* read_cols[0..n_join) are the join columns of a row-group unit */
+  /* preallocated mode: every unit is a row group of known size and writes its ts, created
+   * and pre-filter flags straight into these (no per-unit arrays, no copy afterwards) */
+  int64_t *g_ts, *g_cr;
+  uint8_t *g_crv, *g_ok;
 } read_ctx;
+
+/* Large scratch arrays: huge pages cut first-touch faults. */
+static void *big_alloc(size_t bytes) {
+  void *p = ms_malloc(bytes ? bytes : 1);
+  if (p) ms_mem_advise_huge(p, (int64_t)bytes);
+  return p;
+}
 
 /* Reads one unit (pruned by v's ranges) and marks its rows with a non-null ts inside the
  * bounds; a unit with no such row is dropped (n = 0). */
@@ -145,32 +161,53 @@ static ms_status read_unit(read_ctx *c, ofs_unit *u, ms_pool *pool, ms_error *er
   if (st || !t) return st; /* !t: pruned by partition */
   int64_t n = ms_table_num_rows(t);
   u->n = n;
-  u->ts = ms_malloc((size_t)(n ? n : 1) * sizeof *u->ts);
-  u->ok = ms_malloc((size_t)(n ? n : 1));
-  if (!u->ts || !u->ok) st = oom(err);
-  if (st == MS_OK) st = ofs_time_to_ns_into(ms_table_column(t, v->ts_at), v->ts_phys, u->ts, u->ok, err);
-  int64_t kept = 0;
-  if (st == MS_OK) {
+  if (c->g_ts && n > 0 && n != u->expect) {
+    ms_table_release(t);
+    u->n = 0;
+    ms_error_set_file(err, ms_dataset_file_path(v->ds, u->file));
+    return ms_error_set(err, MS_ERR_CORRUPT, "row group %d decoded %lld rows, its metadata says %lld", u->rg,
+                        (long long)n, (long long)u->expect);
+  }
+  if (c->g_ts) {
+    u->shared = true;
+    u->ts = c->g_ts + u->goff;
+    u->ok = c->g_ok + u->goff;
+    if (c->g_cr) {
+      u->cr = c->g_cr + u->goff;
+      u->crv = c->g_crv + u->goff;
+    }
+  } else {
+    u->ts = ms_malloc((size_t)(n ? n : 1) * sizeof *u->ts);
+    u->ok = ms_malloc((size_t)(n ? n : 1));
+    if (!u->ts || !u->ok) st = oom(err);
+  }
+  int64_t lo = v->has_lo ? v->lo_ns : INT64_MIN, hi = v->has_hi ? v->hi_ns : INT64_MAX;
+  int64_t kept = st == MS_OK ? ofs_time_to_ns_bounded(ms_table_column(t, v->ts_at), lo, hi, u->ts, u->ok) : 0;
+  if (st == MS_OK && kept < 0) {
+    kept = 0;
+    st = ofs_time_to_ns_into(ms_table_column(t, v->ts_at), v->ts_phys, u->ts, u->ok, err);
     const int64_t *ts = u->ts;
     uint8_t *ok = u->ok;
-    int64_t lo = v->has_lo ? v->lo_ns : INT64_MIN, hi = v->has_hi ? v->hi_ns : INT64_MAX;
-    for (int64_t r = 0; r < n; r++) {
+    for (int64_t r = 0; r < n && st == MS_OK; r++) {
       ok[r] = ok[r] & (ts[r] >= lo) & (ts[r] <= hi);
       kept += ok[r];
     }
-    u->n_ok = kept;
   }
+  u->n_ok = kept;
   if (st == MS_OK && kept > 0 && v->created_at >= 0) {
-    u->cr = ms_malloc((size_t)n * sizeof *u->cr);
-    u->crv = ms_malloc((size_t)n);
-    if (!u->cr || !u->crv) st = oom(err);
+    if (!u->shared) {
+      u->cr = ms_malloc((size_t)n * sizeof *u->cr);
+      u->crv = ms_malloc((size_t)n);
+      if (!u->cr || !u->crv) st = oom(err);
+    }
     if (st == MS_OK) st = ofs_time_to_ns_into(ms_table_column(t, v->created_at), v->created_phys, u->cr, u->crv, err);
-    if (st == MS_OK && ms_column_null_count(ms_table_column(t, v->created_at)) == 0) {
+    u->has_null_cr = ms_column_null_count(ms_table_column(t, v->created_at)) > 0;
+    if (st == MS_OK && !u->has_null_cr && !u->shared) {
       ms_free(u->crv);
       u->crv = NULL;
     }
   }
-  if (st == MS_OK && kept == n) {
+  if (st == MS_OK && kept == n && !u->shared) {
     ms_free(u->ok);
     u->ok = NULL;
   }
@@ -268,6 +305,44 @@ static ms_status join_arrays(const ofs_view *v, ofs_unit *units, int64_t n_units
   return MS_OK;
 }
 
+/* Preallocated mode: closes the holes left by row groups that were pruned or kept no row
+ * (moving later units down) and hands the shared arrays to out. */
+static ms_status join_shared(read_ctx *c, int64_t n_units, ofs_src_data *out, ms_error *err) {
+  out->unit_off = ms_calloc((size_t)n_units + 1, sizeof *out->unit_off);
+  if (!out->unit_off) return oom(err);
+  int64_t at = 0;
+  bool any_not_ok = false, any_null_cr = false;
+  for (int64_t i = 0; i < n_units; i++) {
+    ofs_unit *u = &c->units[i];
+    out->unit_off[i] = at;
+    if (u->n == 0) continue;
+    if (u->goff != at) {
+      memmove(c->g_ts + at, c->g_ts + u->goff, (size_t)u->n * sizeof *c->g_ts);
+      memmove(c->g_ok + at, c->g_ok + u->goff, (size_t)u->n);
+      if (c->g_cr) {
+        memmove(c->g_cr + at, c->g_cr + u->goff, (size_t)u->n * sizeof *c->g_cr);
+        memmove(c->g_crv + at, c->g_crv + u->goff, (size_t)u->n);
+      }
+    }
+    any_not_ok |= u->n_ok < u->n;
+    any_null_cr |= u->has_null_cr;
+    u->ts = u->cr = NULL;
+    u->crv = u->ok = NULL;
+    at += u->n;
+  }
+  out->unit_off[n_units] = at;
+  out->n = at;
+  out->ts_ns = c->g_ts;
+  out->created_ns = c->g_cr;
+  out->created_valid = any_null_cr ? c->g_crv : NULL;
+  out->row_ok = any_not_ok ? c->g_ok : NULL;
+  if (!any_null_cr) ms_free(c->g_crv);
+  if (!any_not_ok) ms_free(c->g_ok);
+  c->g_ts = c->g_cr = NULL;
+  c->g_crv = c->g_ok = NULL;
+  return MS_OK;
+}
+
 ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, bool late, ofs_src_data *out,
                           ms_error *err) {
   memset(out, 0, sizeof *out);
@@ -302,6 +377,7 @@ ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, boo
       units[n_units].file = i;
       units[n_units].rg = nrg > 0 ? g : -1;
       units[n_units].whole = nrg == 0;
+      units[n_units].expect = nrg > 0 ? rows[g] : -1;
       n_units++;
     }
     ms_free(rows);
@@ -318,7 +394,25 @@ ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, boo
   char stage[160];
   snprintf(stage, sizeof stage, "read %s", v->label);
   ofs_progress(job, stage, 0, v->rows_total);
-  read_ctx ctx = {v, &ro, units, n_join};
+  read_ctx ctx = {v, &ro, units, n_join, NULL, NULL, NULL, NULL};
+  /* Every unit a row group of known size: one set of arrays, written in place. */
+  bool prealloc = st == MS_OK && n_units > 0;
+  int64_t total_expect = 0;
+  for (int64_t i = 0; i < n_units && prealloc; i++) {
+    prealloc = !units[i].whole && units[i].expect >= 0;
+    units[i].goff = total_expect;
+    total_expect += units[i].expect;
+  }
+  if (prealloc) {
+    size_t n = (size_t)(total_expect ? total_expect : 1);
+    ctx.g_ts = big_alloc(n * sizeof *ctx.g_ts);
+    ctx.g_ok = big_alloc(n);
+    if (v->created_at >= 0) {
+      ctx.g_cr = big_alloc(n * sizeof *ctx.g_cr);
+      ctx.g_crv = big_alloc(n);
+    }
+    if (!ctx.g_ts || !ctx.g_ok || (v->created_at >= 0 && (!ctx.g_cr || !ctx.g_crv))) st = oom(err);
+  }
   int threads = pool ? ms_pool_size(pool) : 1;
   if (st == MS_OK && threads > 1 && n_units >= threads) {
     /* Many units: one task per unit, decoding inside a unit serial. */
@@ -347,7 +441,12 @@ ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, boo
     v->rs.row_groups_kept += u->rs.row_groups_kept;
     v->rs.bytes_read += u->rs.bytes_read;
   }
-  if (st == MS_OK) st = join_arrays(v, units, n_units, out, err);
+  if (st == MS_OK && prealloc) st = join_shared(&ctx, n_units, out, err);
+  else if (st == MS_OK) st = join_arrays(v, units, n_units, out, err);
+  ms_free(ctx.g_ts);
+  ms_free(ctx.g_cr);
+  ms_free(ctx.g_crv);
+  ms_free(ctx.g_ok);
   /* Key columns over every row, and all columns when every unit holds them. */
   ms_table **keys = NULL, **whole = NULL;
   int n_keys_t = 0, n_whole = 0;

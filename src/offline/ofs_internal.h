@@ -135,6 +135,10 @@ ms_status ofs_time_to_ns(const ms_column *c, const char *what, int64_t **out_ns,
 /* "2024-01-02T03:04:05.000000000Z"-style text of a UTC ns value (trailing zero fractions
  * dropped to keep explain output readable). buf >= 48 bytes. */
 const char *ofs_format_ns(int64_t ns, char *buf);
+/* Fast path of the pre-filter: a timestamp column without nulls converted into ns[] with
+ * ok[i] = lo <= ns[i] <= hi; returns the count kept, or -1 when the column has nulls, is
+ * not a timestamp or a value overflows (use ofs_time_to_ns_into then). */
+int64_t ofs_time_to_ns_bounded(const ms_column *c, int64_t lo, int64_t hi, int64_t *ns, uint8_t *ok);
 /* The same into caller arrays of ms_column_length(c) entries (ok may be NULL). */
 ms_status ofs_time_to_ns_into(const ms_column *c, const char *what, int64_t *ns, uint8_t *ok, ms_error *err);
 /* A dataset opened and read with CSV files' mixed naive/aware timestamp columns fixed

@@ -59,6 +59,29 @@ slow:
   return MS_OK;
 }
 
+int64_t ofs_time_to_ns_bounded(const ms_column *c, int64_t lo, int64_t hi, int64_t *ns, uint8_t *ok) {
+  const ms_datatype *t = ms_column_type(c);
+  int64_t n = ms_column_length(c);
+  if (t->id != MS_TYPE_TIMESTAMP || c->validity) return -1;
+  int64_t mul = INT64_C(1000000000) / ms_time_unit_per_second(t->unit);
+  int64_t lim = INT64_MAX / mul;
+  const int64_t *raw = (const int64_t *)c->values->data;
+  int64_t kept = 0;
+  int bad = 0;
+  /* One pass: scale, check the range and the bounds; overflow is only flagged here (the
+   * caller falls back to the checked path, which names the row). */
+  for (int64_t i = 0; i < n; i++) {
+    int64_t r = raw[i];
+    bad |= (r > lim) | (r < -lim);
+    int64_t x = (int64_t)((uint64_t)r * (uint64_t)mul);
+    ns[i] = x;
+    uint8_t o = (uint8_t)((x >= lo) & (x <= hi));
+    ok[i] = o;
+    kept += o;
+  }
+  return bad ? -1 : kept;
+}
+
 ms_status ofs_time_to_ns(const ms_column *c, const char *what, int64_t **out_ns,
                          uint8_t **out_ok, ms_error *err) {
   *out_ns = NULL;
