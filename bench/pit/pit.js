@@ -129,7 +129,7 @@ function prepare(size) {
     log(`${size}: CSV copies for pandas`);
     node(['csv', dir]);
   }
-  return { dir, E, N, K, pandas, stats: JSON.parse(fs.readFileSync(path.join(dir, 'stats.json'), 'utf8')) };
+  return { dir, E, N, K, pandas, gen: want, stats: JSON.parse(fs.readFileSync(path.join(dir, 'stats.json'), 'utf8')) };
 }
 
 // ---- tools
@@ -195,15 +195,27 @@ function benchSize(size) {
   for (let run = 1; run <= runs; run++) {
     for (const tool of tools) {
       const m = runTool(tool, d);
+      m.load = load();
       (results[tool] = results[tool] || []).push(m);
       outs[tool] = m.out;
       log(`${size} run ${run}/${runs} ${tool.padEnd(6)} ${m.seconds.toFixed(3)} s  ${(m.rss_kb / 1024).toFixed(0)} MiB` +
-          (m.core !== undefined ? `  (read ${m.read.toFixed(2)} core ${m.core.toFixed(2)} write ${m.write.toFixed(2)})` : '') + `  load ${load()}`);
+          (m.core !== undefined ? `  (read ${m.read.toFixed(2)} core ${m.core.toFixed(2)} write ${m.write.toFixed(2)})` : '') + `  load ${m.load}`);
     }
   }
   const loadEnd = load();
+  // Tools not run this time keep their earlier results (same data, output still on disk),
+  // so that e.g. PIT_TOOLS=morsel reruns morsel alone; the report dates each tool's runs.
+  const prevFile = path.join(d.dir, 'results.json');
+  const prev = fs.existsSync(prevFile) ? JSON.parse(fs.readFileSync(prevFile, 'utf8')) : null;
+  const carried = {};
+  if (prev && prev.gen === d.gen) {
+    for (const [tool, sm] of Object.entries(prev.summary)) {
+      const out = path.join(d.dir, `out_${tool}.${tool === 'pandas' ? 'csv' : 'parquet'}`);
+      if (!tools.includes(tool) && fs.existsSync(out)) { carried[tool] = sm; outs[tool] = out; }
+    }
+  }
   // Agreement: DuckDB's correct query is the reference when it ran, else the first tool.
-  const order = ['duckdb', ...tools.filter((t) => t !== 'duckdb')].filter((t) => outs[t]);
+  const order = ['duckdb', 'morsel', 'duckdb_struct', 'polars', 'pandas'].filter((t) => outs[t]);
   const chk = spawnSync(process.execPath, [peerJs, 'check', d.dir, ...order.map((t) => outs[t])], { encoding: 'utf8', env: { ...process.env, ...peerEnv } });
   const checkText = (chk.stdout + (chk.status !== 0 && chk.status !== 2 ? chk.stderr : '')).trim();
   log(checkText);
@@ -218,11 +230,16 @@ function benchSize(size) {
   const summary = {};
   for (const tool of tools) {
     const ms = results[tool];
-    summary[tool] = { seconds: median(ms.map((m) => m.seconds)), rss: median(ms.map((m) => m.rss_kb)) / 1024, all: ms.map((m) => Number(m.seconds.toFixed(3))) };
+    summary[tool] = {
+      seconds: median(ms.map((m) => m.seconds)), rss: median(ms.map((m) => m.rss_kb)) / 1024, all: ms.map((m) => Number(m.seconds.toFixed(3))),
+      date: started.toISOString().replace(/\.\d+Z$/, 'Z'), loads: ms.map((m) => m.load.split(' ')[0]),
+    };
     if (tool === 'pandas') for (const k of ['read', 'core', 'write']) summary[tool][k] = median(ms.map((m) => m[k]));
   }
+  Object.assign(summary, carried);
+  if (!explain && prev && carried.morsel) explain = prev.explain;
   const res = {
-    size, entity_rows: d.E, feature_rows: d.N, keys: d.K, runs, threads: THREADS, started: started.toISOString().replace(/\.\d+Z$/, 'Z'),
+    gen: d.gen, size, entity_rows: d.E, feature_rows: d.N, keys: d.K, runs, threads: THREADS, started: started.toISOString().replace(/\.\d+Z$/, 'Z'),
     load_start: loadStart, load_end: loadEnd, machine: machine(), stats: d.stats, summary, agree, check: checkText, explain,
     files: { features: fs.statSync(path.join(d.dir, 'data', 'features.parquet')).size, entity: fs.statSync(path.join(d.dir, 'data', 'entity.parquet')).size },
     pandas_skipped: TOOLS.includes('pandas') && !d.pandas,
@@ -282,8 +299,10 @@ function section(all) {
       `${mib(s.morsel && s.morsel.rss)} | ${mib(s.duckdb && s.duckdb.rss)} | ${mib(s.duckdb_struct && s.duckdb_struct.rss)} | ${mib(s.polars && s.polars.rss)} | ${mib(s.pandas && s.pandas.rss)} | ${r.agree ? 'yes' : '**NO**'} |`);
   }
   L.push('');
-  L.push('Every run (seconds): ' + all.map((r) => `${r.size}: ` + Object.entries(r.summary).map(([t, s]) => `${t} ${s.all.join(' / ')}`).join(', ')).join('; ') + '.');
+  L.push('Every run (seconds, then the 1-minute load average after each run, and the date of the runs):');
+  for (const r of all) L.push(`- ${r.size}: ` + Object.entries(r.summary).map(([t, s]) => `${t} ${s.all.join(' / ')} s (load ${(s.loads || []).join(' / ')}; ${s.date || r.started})`).join(', '));
   const pd = all.filter((r) => r.summary.pandas);
+  L.push('');
   if (pd.length) L.push('pandas split (read CSV / join / write CSV, medians): ' + pd.map((r) => `${r.size} ${f2(r.summary.pandas.read)} / ${f2(r.summary.pandas.core)} / ${f2(r.summary.pandas.write)} s`).join('; ') + '.');
   L.push('');
   L.push('### Against the targets', '');
