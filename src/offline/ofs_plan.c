@@ -21,6 +21,7 @@
 #include "dataset/dataset_int.h"
 #include "formats/timeparse.h"
 #include "morsel/alloc.h"
+#include "morsel/parquet.h"
 #include "morsel/threadpool.h"
 #include "offline/ofs_internal.h"
 
@@ -373,6 +374,37 @@ void ofs_view_set_bounds(ofs_view *v, bool has_lo, int64_t lo, bool has_hi, int6
   if (!v->date_pruned) v->n_ranges--;
 }
 
+/* Row groups that the ts range keeps by their statistics, from the footers alone (no data
+ * is decoded: zero columns are asked for). Partition pruning is not counted here. An
+ * estimate for explain: -1 when a footer cannot be read. */
+static void estimate_row_groups(ofs_view *v) {
+  v->row_groups_est_kept = 0;
+  if (v->nothing) return;
+  static const char *const none[1] = {""};
+  for (int64_t i = 0; i < ms_dataset_num_files(v->ds); i++) {
+    if (ms__dataset_file_format(v->ds, i) != MS_FORMAT_PARQUET) continue;
+    ms_pq_file *pq = NULL;
+    ms_table *t = NULL;
+    ms_pq_read_stats ps;
+    memset(&ps, 0, sizeof ps);
+    ms_pq_read_options ro;
+    memset(&ro, 0, sizeof ro);
+    ro.columns = none;
+    ro.n_columns = 0;
+    ro.ranges = v->ranges;
+    ro.n_ranges = v->n_ranges;
+    ms_status st = ms_pq_open(ms_fs_local(), ms_dataset_file_path(v->ds, i), &pq, NULL);
+    if (st == MS_OK) st = ms_pq_read(pq, &ro, &t, &ps, NULL);
+    ms_table_release(t);
+    ms_pq_close(pq);
+    if (st) {
+      v->row_groups_est_kept = -1;
+      return;
+    }
+    v->row_groups_est_kept += ps.row_groups_kept;
+  }
+}
+
 /* Rows below which one partition is best (the sort fits in cache; no hashing pass). */
 #define OFS_SMALL_JOIN_ROWS 65536
 
@@ -665,6 +697,7 @@ ms_status ofs_set_entity(ms_retrieval_job *job, ms_table *t, ms_error *err) {
     int64_t lo = 0;
     bool has_lo = any && v->ttl_ns > 0 && !__builtin_sub_overflow(mn, v->ttl_ns, &lo);
     ofs_view_set_bounds(v, has_lo, lo, any, mx);
+    estimate_row_groups(v);
     ofs_choose_partitions(job, v, v->rows_total, job->entity_rows);
   }
   return MS_OK;
@@ -770,6 +803,7 @@ ms_status ms_get_historical_features(ms_repo *repo, const ms_historical_request 
       int64_t lo = 0;
       bool has_lo = v->ttl_ns > 0 && !__builtin_sub_overflow(job->start_ns, v->ttl_ns, &lo);
       ofs_view_set_bounds(v, has_lo, lo, true, job->end_ns);
+      estimate_row_groups(v);
       ofs_choose_partitions(job, v, v->rows_total, -1);
     }
   }
@@ -849,6 +883,7 @@ ms_status ms_pull(ms_repo *repo, const ms_pull_request *req, ms_retrieval_job **
   if (st == MS_OK) st = ofs_view_bind_source(job, v, err);
   if (st == MS_OK) {
     ofs_view_set_bounds(v, req->has_start, req->start_ns, req->has_end, req->end_ns);
+    estimate_row_groups(v);
     ofs_choose_partitions(job, v, v->rows_total, 0);
     v->strategy = req->mode == MS_PULL_LATEST ? "sort by (join keys, ts, created, source position); last per key"
                                               : "stable sort by ts";
@@ -906,9 +941,14 @@ static void explain_view(const ms_retrieval_job *job, const ofs_view *v, bool an
     ofs_sb_printf(b, "  row groups: %lld total, %lld kept (%lld pruned)\n", (long long)v->row_groups_total,
                   (long long)v->rs.row_groups_kept, (long long)(v->row_groups_total - v->rs.row_groups_kept));
   } else {
-    ofs_sb_printf(b, "  files: %lld total\n", (long long)v->files_total);
-    ofs_sb_printf(b, "  row groups: %lld total (kept: decided by statistics when run; see explain analyze)\n",
-                  (long long)v->row_groups_total);
+    ofs_sb_printf(b, "  files: %lld total%s\n", (long long)v->files_total,
+                  v->date_pruned ? " (partitions are pruned when run; see explain analyze)" : "");
+    if (v->row_groups_est_kept >= 0)
+      ofs_sb_printf(b, "  row groups: %lld total, %lld kept by statistics (%lld pruned)%s\n", (long long)v->row_groups_total,
+                    (long long)v->row_groups_est_kept, (long long)(v->row_groups_total - v->row_groups_est_kept),
+                    v->date_pruned ? ", before partition pruning" : "");
+    else
+      ofs_sb_printf(b, "  row groups: %lld total\n", (long long)v->row_groups_total);
   }
   if (v->rows_total >= 0) ofs_sb_printf(b, "  source rows: %lld\n", (long long)v->rows_total);
   ofs_sb_printf(b, "  join strategy: %s\n  partitions: %d\n  threads: %d\n", v->strategy ? v->strategy : "-",
