@@ -391,8 +391,11 @@ ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, boo
   ro.n_columns = v->n_read;
   ro.ranges = v->ranges;
   ro.n_ranges = v->n_ranges;
-  char stage[160];
-  snprintf(stage, sizeof stage, "read %s", v->label);
+  if (!v->stage_read && !(v->stage_read = ms_asprintf("read %s", v->label))) {
+    ofs_src_data_reset(out);
+    return oom(err);
+  }
+  const char *stage = v->stage_read;
   ofs_progress(job, stage, 0, v->rows_total);
   read_ctx ctx = {v, &ro, units, n_join, NULL, NULL, NULL, NULL};
   /* Every unit a row group of known size: one set of arrays, written in place. */
@@ -631,8 +634,11 @@ static ms_status join_view(ms_retrieval_job *job, ofs_view *v, ofs_src_data *d, 
   ms_status st = MS_OK;
   double t0 = ofs_now_ms();
   v->rows_matched = 0;
-  char stage[160];
-  snprintf(stage, sizeof stage, "join %s", v->label);
+  if (!v->stage_join && !(v->stage_join = ms_asprintf("join %s", v->label))) {
+    ms_free(winner);
+    return oom(err);
+  }
+  const char *stage = v->stage_join;
   ofs_progress(job, stage, 0, ne);
   if (d->n == 0) {
     for (int64_t i = 0; i < ne; i++) winner[i] = -1;

@@ -56,6 +56,7 @@ typedef struct ofs_view {
   ms_dataset_read_stats rs;
   int64_t rows_read, rows_kept, rows_matched;
   double ms_read, ms_join, ms_gather;
+  char *stage_read, *stage_join; /* "read <label>", "join <label>" (progress stages) */
 } ofs_view;
 
 typedef enum ofs_kind { OFS_HISTORICAL = 0, OFS_PULL = 1 } ofs_kind;
@@ -112,6 +113,7 @@ struct ms_retrieval_job {
   int64_t peak_mem;
   int64_t mem_limit_bytes; /* 0 = none */
   ms_pool *pool;           /* created on first use with ofs_job_threads threads */
+  double last_progress_ms;
 };
 
 /* A growable string (explain text, error lists). On allocation failure it stops growing
@@ -163,7 +165,9 @@ void ofs_choose_partitions(const ms_retrieval_job *job, ofs_view *v, int64_t n_f
                            int64_t n_ent_rows);
 int ofs_job_threads(const ms_retrieval_job *job);
 ms_status ofs_job_pool(ms_retrieval_job *job, ms_pool **out, ms_error *err);
-void ofs_progress(const ms_retrieval_job *job, const char *stage, int64_t done, int64_t total);
+/* Calls the progress callback: stage starts and ends always, progress within a stage at
+ * most ten times a second. stage must live as long as the job. */
+void ofs_progress(ms_retrieval_job *job, const char *stage, int64_t done, int64_t total);
 double ofs_now_ms(void);
 
 /* ---- ofs_exec.c ---- */

@@ -66,8 +66,13 @@ double ofs_now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-void ofs_progress(const ms_retrieval_job *job, const char *stage, int64_t done, int64_t total) {
-  if (job->progress) job->progress(job->progress_ctx, stage, done, total);
+void ofs_progress(ms_retrieval_job *job, const char *stage, int64_t done, int64_t total) {
+  if (!job->progress) return;
+  double now = ofs_now_ms();
+  bool edge = done == 0 || done == total;
+  if (!edge && now - job->last_progress_ms < 100) return;
+  job->last_progress_ms = now;
+  job->progress(job->progress_ctx, stage, done, total);
 }
 
 int ofs_job_threads(const ms_retrieval_job *job) {
@@ -168,6 +173,8 @@ void ofs_view_reset(ofs_view *v) {
   free_strs(v->read_cols, v->n_read);
   ms_free(v->key_at);
   ms_free(v->feat_at);
+  ms_free(v->stage_read);
+  ms_free(v->stage_join);
   ms_dataset_close(v->ds);
   memset(v, 0, sizeof *v);
 }
