@@ -668,6 +668,36 @@ static void test_types_kept(void) {
   ms_repo_free(r);
 }
 
+/* A source whose timestamp column is a date (date32): midnight UTC, the pre-filter range
+ * in days rounded inwards, the ttl bound exact. */
+static void test_date_timestamps(void) {
+  make_repo("datets", NULL,
+            "entities:\n  - name: customer\n    join_keys: [customer_id]\n"
+            "sources:\n  - name: s\n    path: data/d.csv\n    timestamp_field: day\n"
+            "feature_views:\n  - name: dv\n    entities: [customer]\n    ttl: 1d\n    source: s\n"
+            "    schema:\n      - {name: f, dtype: int64}\n");
+  write_text(repo_path("data/d.csv"), "customer_id,day,f\n1,2024-01-01,1\n1,2024-01-02,2\n1,2024-01-04,4\n");
+  ms_repo *r = load(g_dir);
+  CHECK(r);
+  int64_t eid[] = {1, 1, 1, 1, 1};
+  int64_t et[] = {T("2024-01-02T00:00:00Z"), T("2024-01-01T23:59:59.999999999Z"), T("2024-01-03T00:00:00Z"),
+                  T("2024-01-03T00:00:00.000000001Z"), T("2024-01-05T12:00:00Z")};
+  ms_table *ent = mk_table("customer_id", col_i64(eid, 5), "event_timestamp", col_ts(et, 5, MS_UNIT_NANO, "UTC"), NULL);
+  const char *refs[] = {"dv:f"};
+  ms_historical_request req;
+  ms_historical_request_init(&req);
+  req.feature_refs = refs;
+  req.n_feature_refs = 1;
+  req.entity_table = ent;
+  ms_table *out = hist(r, &req);
+  CHECK(out);
+  int64_t want[] = {2, 1, 2, NUL, NUL}; /* 01-04 is 1.5 days before 01-05T12 */
+  CHECK(col_is_i64(out, "f", want, 5));
+  ms_table_release(out);
+  ms_table_release(ent);
+  ms_repo_free(r);
+}
+
 /* ---------------- pull ---------------- */
 
 static void test_pull(void) {
@@ -1270,6 +1300,6 @@ static void test_write_and_export(void) {
 
 MS_TEST_MAIN(MS_TEST(test_worked_cases), MS_TEST(test_backfill), MS_TEST(test_created_filter),
              MS_TEST(test_mixed_time_zones), MS_TEST(test_entityless), MS_TEST(test_multi_views),
-             MS_TEST(test_service_alias), MS_TEST(test_types_kept), MS_TEST(test_pull), MS_TEST(test_errors),
+             MS_TEST(test_service_alias), MS_TEST(test_types_kept), MS_TEST(test_date_timestamps), MS_TEST(test_pull), MS_TEST(test_errors),
              MS_TEST(test_collision), MS_TEST(test_pruning_changes_nothing), MS_TEST(test_date_partitions), MS_TEST(test_mixed_source_and_empty),
              MS_TEST(test_threads_identical), MS_TEST(test_memory_limit), MS_TEST(test_write_and_export))
