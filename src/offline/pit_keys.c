@@ -210,6 +210,62 @@ static bool tuple_bytes(const key_col *kcs, int n, bool entity, int64_t i, uint8
   return true;
 }
 
+/* Large arrays ask for huge pages before their first touch: on virtual machines 4 KiB
+ * page faults cost more than the work done on the memory. */
+static void *big_alloc(int64_t bytes) {
+  void *p = ms_malloc((size_t)(bytes > 0 ? bytes : 1));
+  if (p) ms_mem_advise_huge(p, bytes);
+  return p;
+}
+
+/* ---------------- block loading of canonical 64-bit values ---------------- */
+
+#define BLOCK 1024
+
+/* Canonical values of rows [lo, lo + n) of a KC_INT column on one side into v; ok[i] = 0
+ * for a null or unmatchable value. The type switch is hoisted out of the row loop. */
+static void load_canon(const key_col *kc, bool entity, int64_t lo, int64_t n, uint64_t *v,
+                       uint8_t *ok) {
+  const ms_column *c = entity ? kc->e : kc->f;
+  const uint8_t *d = c->values->data;
+  switch (c->type.id) {
+    case MS_TYPE_INT64: case MS_TYPE_UINT64: case MS_TYPE_TIMESTAMP:
+      memcpy(v, (const uint64_t *)d + lo, (size_t)n * 8);
+      break;
+    case MS_TYPE_INT32: case MS_TYPE_DATE32:
+      for (int64_t i = 0; i < n; i++) v[i] = (uint64_t)(int64_t)((const int32_t *)d)[lo + i];
+      break;
+    case MS_TYPE_UINT32:
+      for (int64_t i = 0; i < n; i++) v[i] = ((const uint32_t *)d)[lo + i];
+      break;
+    default:
+      for (int64_t i = 0; i < n; i++) v[i] = load_u64(c, lo + i);
+      break;
+  }
+  if (c->validity) {
+    const uint8_t *bits = c->validity->data;
+    for (int64_t i = 0; i < n; i++) ok[i] = ms_bit_get(bits, lo + i);
+  } else {
+    memset(ok, 1, (size_t)n);
+  }
+  if (!entity) return;
+  if (kc->e_unsigned != kc->f_unsigned)
+    for (int64_t i = 0; i < n; i++) ok[i] &= (uint8_t)!(v[i] >> 63);
+  if (kc->e_mul != 1) {
+    for (int64_t i = 0; i < n; i++) {
+      int64_t r;
+      if (__builtin_mul_overflow((int64_t)v[i], kc->e_mul, &r)) ok[i] = 0;
+      else v[i] = (uint64_t)r;
+    }
+  } else if (kc->e_div != 1) {
+    for (int64_t i = 0; i < n; i++) {
+      int64_t s = (int64_t)v[i];
+      if (s % kc->e_div != 0) ok[i] = 0;
+      else v[i] = (uint64_t)(s / kc->e_div);
+    }
+  }
+}
+
 /* ---------------- per-bucket hash tables ---------------- */
 
 /* Open addressing, linear probing; id1 = bucket-local id + 1 (0 = empty). On the 64-bit
@@ -220,12 +276,23 @@ typedef struct slot64 {
   int64_t id1;
 } slot64;
 
-/* While encoding, feature_key / entity_key first hold each row's hash (NOKEY = null or
- * unmatchable), then (bucket << LOCAL_BITS | bucket-local id), then the global id. */
+/* Passes (each parallel on the pool):
+ *  1. hash: per chunk of rows, each row's hash into key[] (NOKEY = null or unmatchable) and
+ *     a count per (chunk, bucket);
+ *  2. scatter: per chunk, each row's item (the canonical value on the 64-bit path, the row
+ *     number on the tuple path) into its bucket's range, rows in order;
+ *  3. build: per bucket, the table over its feature items (in cache), numbering keys in
+ *     first-appearance order, then the probe of its entity items; the local id (or
+ *     NO_LOCAL) replaces each item in place;
+ *  4. gather: per chunk, rows in order, replaying the scatter cursors: key[i] = the bucket's
+ *     first id + the local id. Every pass reads and writes sequential streams; the only
+ *     random access is into a bucket's small table. */
 #define NOKEY UINT64_MAX
-#define LOCAL_BITS 40
+#define NO_LOCAL UINT64_MAX
 #define ROWS_PER_CHUNK 262144
-#define FEATURE_ROWS_PER_BUCKET 32768
+#define FEATURE_ROWS_PER_BUCKET 16384
+#define MAX_BUCKET_BITS 12
+#define SERIAL_ROWS 4096
 
 typedef struct enc_ctx {
   const key_col *kcs;
@@ -236,11 +303,12 @@ typedef struct enc_ctx {
   int bucket_bits; /* B = 1 << bucket_bits buckets, chosen by the hash's top bits */
   int n_chunks;
   int64_t f_chunk, e_chunk;
-  int64_t *f_hist, *e_hist;  /* [n_chunks * B] counts, then scatter cursors */
-  uint32_t *f_rows, *e_rows; /* row numbers grouped by bucket, in row order */
-  int64_t *f_start, *e_start; /* [B + 1] bucket ranges in f_rows / e_rows */
-  int64_t *bucket_keys;      /* [B] keys per bucket, then (prefix) the bucket's first id */
-  int32_t **bucket_part;     /* [B] partition of each bucket-local key */
+  int64_t *f_hist, *e_hist;   /* [n_chunks * B] counts, then scatter cursors */
+  int64_t *f_cur, *e_cur;     /* copies of the cursors for the gather pass */
+  uint64_t *f_items, *e_items; /* grouped by bucket */
+  int64_t *f_start, *e_start; /* [B + 1] bucket ranges in the item arrays */
+  int64_t *bucket_keys;       /* [B] keys per bucket, then (prefix) the bucket's first id */
+  int32_t **bucket_part;      /* [B] partition of each bucket-local key */
   ms_pit_keys *out;
 } enc_ctx;
 
@@ -261,7 +329,6 @@ static void chunk_range(const enc_ctx *c, int64_t task, bool *entity, int64_t *l
   *hi = *lo + step < n ? *lo + step : n;
 }
 
-/* Pass 1 (per chunk of either side): hash every row, count rows per bucket. */
 static ms_status hash_task(void *vctx, int64_t task, int worker, ms_error *err) {
   enc_ctx *c = vctx;
   bool entity;
@@ -270,13 +337,18 @@ static ms_status hash_task(void *vctx, int64_t task, int worker, ms_error *err) 
   int64_t ch = entity ? task - c->n_chunks : task;
   uint64_t *hash = (uint64_t *)(entity ? c->out->entity_key : c->out->feature_key);
   int64_t *hist = (entity ? c->e_hist : c->f_hist) + (ch << c->bucket_bits);
+  const int shift = 64 - c->bucket_bits;
   if (c->fast) {
-    const key_col *kc = &c->kcs[0];
-    for (int64_t i = lo; i < hi; i++) {
-      uint64_t v;
-      uint64_t h = int_canon(kc, entity, i, &v) ? hash64(v) : NOKEY;
-      hash[i] = h;
-      if (h != NOKEY) hist[bucket_of(c, h)]++;
+    uint64_t v[BLOCK];
+    uint8_t ok[BLOCK];
+    for (int64_t b = lo; b < hi; b += BLOCK) {
+      int64_t n = hi - b < BLOCK ? hi - b : BLOCK;
+      load_canon(&c->kcs[0], entity, b, n, v, ok);
+      for (int64_t i = 0; i < n; i++) {
+        uint64_t h = ok[i] ? hash64(v[i]) : NOKEY;
+        hash[b + i] = h;
+        if (h != NOKEY) hist[h >> shift]++;
+      }
     }
     return MS_OK;
   }
@@ -293,13 +365,12 @@ static ms_status hash_task(void *vctx, int64_t task, int worker, ms_error *err) 
       return ms_error_set(err, MS_ERR_NOMEM, "out of memory encoding join keys");
     }
     hash[i] = h;
-    if (h != NOKEY) hist[bucket_of(c, h)]++;
+    if (h != NOKEY) hist[h >> shift]++;
   }
   ms_free(buf);
   return MS_OK;
 }
 
-/* Pass 2 (per chunk): scatter row numbers into their bucket's range, in row order. */
 static ms_status scatter_task(void *vctx, int64_t task, int worker, ms_error *err) {
   enc_ctx *c = vctx;
   bool entity;
@@ -308,10 +379,24 @@ static ms_status scatter_task(void *vctx, int64_t task, int worker, ms_error *er
   int64_t ch = entity ? task - c->n_chunks : task;
   const uint64_t *hash = (const uint64_t *)(entity ? c->out->entity_key : c->out->feature_key);
   int64_t *cur = (entity ? c->e_hist : c->f_hist) + (ch << c->bucket_bits);
-  uint32_t *rows = entity ? c->e_rows : c->f_rows;
+  uint64_t *items = entity ? c->e_items : c->f_items;
+  const int shift = 64 - c->bucket_bits;
+  if (c->fast) {
+    uint64_t v[BLOCK];
+    uint8_t ok[BLOCK];
+    for (int64_t b = lo; b < hi; b += BLOCK) {
+      int64_t n = hi - b < BLOCK ? hi - b : BLOCK;
+      load_canon(&c->kcs[0], entity, b, n, v, ok);
+      for (int64_t i = 0; i < n; i++) {
+        uint64_t h = hash[b + i];
+        if (h != NOKEY) items[cur[h >> shift]++] = v[i];
+      }
+    }
+    return MS_OK;
+  }
   for (int64_t i = lo; i < hi; i++) {
     uint64_t h = hash[i];
-    if (h != NOKEY) rows[cur[bucket_of(c, h)]++] = (uint32_t)i;
+    if (h != NOKEY) items[cur[h >> shift]++] = (uint64_t)i;
   }
   return MS_OK;
 }
@@ -335,13 +420,14 @@ static bool table_grow(slot64 **tab, int64_t *cap, bool fast) {
   return true;
 }
 
-/* Pass 3 (per bucket): build the bucket's table on its feature rows, numbering keys in
- * first-appearance order, then probe the bucket's entity rows. */
 static ms_status build_task(void *vctx, int64_t task, int worker, ms_error *err) {
   enc_ctx *c = vctx;
-  int64_t *fkey = c->out->feature_key, *ekey = c->out->entity_key;
-  const int64_t tag = task << LOCAL_BITS;
+  const uint64_t *fhash = (const uint64_t *)c->out->feature_key;
+  const uint64_t *ehash = (const uint64_t *)c->out->entity_key;
+  /* Start the table at the size a key per row would need, capped; it doubles at half. */
+  int64_t rows = c->f_start[task + 1] - c->f_start[task];
   int64_t cap = 64;
+  while (cap < 2 * rows && cap < 4096) cap <<= 1;
   slot64 *tab = ms_calloc((size_t)cap, sizeof(slot64));
   int32_t *part = NULL;
   int64_t part_cap = 0, nk = 0;
@@ -350,12 +436,14 @@ static ms_status build_task(void *vctx, int64_t task, int worker, ms_error *err)
   int64_t *key_off = NULL;
   ms_status st = tab ? MS_OK : MS_ERR_NOMEM;
   for (int64_t r = c->f_start[task]; r < c->f_start[task + 1] && st == MS_OK; r++) {
-    int64_t i = c->f_rows[r];
-    uint64_t h = (uint64_t)fkey[i], v = 0;
+    uint64_t h, v;
     int64_t len = 0;
     if (c->fast) {
-      int_canon(&c->kcs[0], false, i, &v);
+      v = c->f_items[r];
+      h = hash64(v);
     } else {
+      int64_t i = (int64_t)c->f_items[r];
+      h = fhash[i];
       if (!tuple_bytes(c->kcs, c->n_cols, false, i, &buf, &bcap, &len)) { st = MS_ERR_NOMEM; break; }
       v = h;
     }
@@ -366,9 +454,12 @@ static ms_status build_task(void *vctx, int64_t task, int worker, ms_error *err)
         if (nk >= part_cap) {
           part_cap = part_cap ? part_cap * 2 : 64;
           int32_t *np = ms_realloc(part, (size_t)part_cap * sizeof(int32_t));
-          int64_t *no = c->fast ? key_off : ms_realloc(key_off, (size_t)(part_cap + 1) * sizeof(int64_t));
           if (np) part = np;
-          if (no) key_off = no;
+          int64_t *no = NULL;
+          if (!c->fast) {
+            no = ms_realloc(key_off, (size_t)(part_cap + 1) * sizeof(int64_t));
+            if (no) key_off = no;
+          }
           if (!np || (!c->fast && !no)) { st = MS_ERR_NOMEM; break; }
         }
         part[nk] = (int32_t)(h % (uint64_t)c->n_partitions);
@@ -388,7 +479,7 @@ static ms_status build_task(void *vctx, int64_t task, int worker, ms_error *err)
         }
         sl->v = v;
         sl->id1 = nk + 1;
-        fkey[i] = tag | nk;
+        c->f_items[r] = (uint64_t)nk;
         nk++;
         if (nk * 2 > cap && !table_grow(&tab, &cap, c->fast)) st = MS_ERR_NOMEM;
         break;
@@ -398,22 +489,24 @@ static ms_status build_task(void *vctx, int64_t task, int worker, ms_error *err)
       if (!c->fast && (key_off[k + 1] - key_off[k] != len ||
                        memcmp(arena + key_off[k], buf, (size_t)len) != 0))
         continue;
-      fkey[i] = tag | k;
+      c->f_items[r] = (uint64_t)k;
       break;
     }
   }
   uint64_t mask = (uint64_t)cap - 1;
   for (int64_t r = c->e_start[task]; r < c->e_start[task + 1] && st == MS_OK; r++) {
-    int64_t i = c->e_rows[r];
-    uint64_t h = (uint64_t)ekey[i], v = 0;
+    uint64_t h, v;
     int64_t len = 0;
     if (c->fast) {
-      int_canon(&c->kcs[0], true, i, &v);
+      v = c->e_items[r];
+      h = hash64(v);
     } else {
+      int64_t i = (int64_t)c->e_items[r];
+      h = ehash[i];
       if (!tuple_bytes(c->kcs, c->n_cols, true, i, &buf, &bcap, &len)) { st = MS_ERR_NOMEM; break; }
       v = h;
     }
-    int64_t found = -1;
+    uint64_t found = NO_LOCAL;
     for (uint64_t s = h & mask; tab[s].id1; s = (s + 1) & mask) {
       const slot64 *sl = &tab[s];
       if (sl->v != v) continue;
@@ -421,10 +514,10 @@ static ms_status build_task(void *vctx, int64_t task, int worker, ms_error *err)
       if (!c->fast && (key_off[k + 1] - key_off[k] != len ||
                        memcmp(arena + key_off[k], buf, (size_t)len) != 0))
         continue;
-      found = tag | k;
+      found = (uint64_t)k;
       break;
     }
-    ekey[i] = found;
+    c->e_items[r] = found;
   }
   ms_free(buf);
   ms_free(tab);
@@ -436,17 +529,22 @@ static ms_status build_task(void *vctx, int64_t task, int worker, ms_error *err)
   return MS_OK;
 }
 
-/* Pass 4 (per chunk): (bucket, local id) to global id. */
-static ms_status globalize_task(void *vctx, int64_t task, int worker, ms_error *err) {
+static ms_status gather_task(void *vctx, int64_t task, int worker, ms_error *err) {
   enc_ctx *c = vctx;
   bool entity;
   int64_t lo, hi;
   chunk_range(c, task, &entity, &lo, &hi);
+  int64_t ch = entity ? task - c->n_chunks : task;
   int64_t *key = entity ? c->out->entity_key : c->out->feature_key;
-  const int64_t local_mask = ((int64_t)1 << LOCAL_BITS) - 1;
+  int64_t *cur = (entity ? c->e_cur : c->f_cur) + (ch << c->bucket_bits);
+  const uint64_t *items = entity ? c->e_items : c->f_items;
+  const int shift = 64 - c->bucket_bits;
   for (int64_t i = lo; i < hi; i++) {
-    int64_t v = key[i];
-    key[i] = v < 0 ? -1 : c->bucket_keys[v >> LOCAL_BITS] + (v & local_mask);
+    uint64_t h = (uint64_t)key[i];
+    if (h == NOKEY) { key[i] = -1; continue; }
+    int64_t b = (int64_t)(h >> shift);
+    uint64_t local = items[cur[b]++];
+    key[i] = local == NO_LOCAL ? -1 : c->bucket_keys[b] + (int64_t)local;
   }
   return MS_OK;
 }
@@ -469,8 +567,8 @@ ms_status ms_pit_keys_init_keyless(int64_t n_feature_rows, int64_t n_entity_rows
   out->n_entity_rows = n_entity_rows;
   out->n_partitions = n_partitions;
   out->n_keys = n_feature_rows > 0 ? 1 : 0;
-  out->feature_key = ms_malloc((size_t)(n_feature_rows ? n_feature_rows : 1) * sizeof(int64_t));
-  out->entity_key = ms_malloc((size_t)(n_entity_rows ? n_entity_rows : 1) * sizeof(int64_t));
+  out->feature_key = big_alloc(n_feature_rows * (int64_t)sizeof(int64_t));
+  out->entity_key = big_alloc(n_entity_rows * (int64_t)sizeof(int64_t));
   out->key_partition = ms_calloc(1, sizeof(int32_t));
   if (!out->feature_key || !out->entity_key || !out->key_partition) {
     ms_pit_keys_reset(out);
@@ -493,8 +591,6 @@ ms_status ms_pit_keys_encode(ms_column *const *feature_keys, ms_column *const *e
   if (n_key_columns < 0 || !feature_keys || !entity_keys)
     return ms_error_set(err, MS_ERR_INVALID, "invalid join key columns");
   int64_t nf = ms_column_length(feature_keys[0]), ne = ms_column_length(entity_keys[0]);
-  if (nf >= (int64_t)UINT32_MAX || ne >= (int64_t)UINT32_MAX)
-    return ms_error_set(err, MS_ERR_LIMIT, "point-in-time join: more than 2^32-2 rows on one side");
   key_col *kcs = ms_calloc((size_t)n_key_columns, sizeof(key_col));
   if (!kcs) return ms_error_set(err, MS_ERR_NOMEM, "out of memory");
   ms_status st = MS_OK;
@@ -504,6 +600,7 @@ ms_status ms_pit_keys_encode(ms_column *const *feature_keys, ms_column *const *e
     else
       st = classify(feature_keys[i], entity_keys[i], i, &kcs[i], err);
   }
+  if (nf + ne < SERIAL_ROWS) pool = NULL; /* waking threads costs more than the work */
   enc_ctx c;
   memset(&c, 0, sizeof c);
   c.kcs = kcs;
@@ -514,7 +611,8 @@ ms_status ms_pit_keys_encode(ms_column *const *feature_keys, ms_column *const *e
   c.n_partitions = n_partitions;
   c.out = out;
   c.bucket_bits = 1;
-  while (c.bucket_bits < 10 && ((int64_t)1 << c.bucket_bits) * FEATURE_ROWS_PER_BUCKET < nf)
+  while (c.bucket_bits < MAX_BUCKET_BITS &&
+         ((int64_t)1 << c.bucket_bits) * FEATURE_ROWS_PER_BUCKET < nf)
     c.bucket_bits++;
   int64_t nb = (int64_t)1 << c.bucket_bits;
   int64_t big = nf > ne ? nf : ne;
@@ -528,22 +626,23 @@ ms_status ms_pit_keys_encode(ms_column *const *feature_keys, ms_column *const *e
   out->n_feature_rows = nf;
   out->n_entity_rows = ne;
   out->n_partitions = n_partitions;
+  size_t hist_n = (size_t)c.n_chunks * (size_t)nb;
   if (st == MS_OK) {
-    out->feature_key = ms_malloc((size_t)(nf ? nf : 1) * sizeof(int64_t));
-    out->entity_key = ms_malloc((size_t)(ne ? ne : 1) * sizeof(int64_t));
-    c.f_hist = ms_calloc((size_t)(c.n_chunks * nb), sizeof(int64_t));
-    c.e_hist = ms_calloc((size_t)(c.n_chunks * nb), sizeof(int64_t));
+    out->feature_key = big_alloc(nf * (int64_t)sizeof(int64_t));
+    out->entity_key = big_alloc(ne * (int64_t)sizeof(int64_t));
+    c.f_hist = ms_calloc(hist_n, sizeof(int64_t));
+    c.e_hist = ms_calloc(hist_n, sizeof(int64_t));
+    c.f_cur = ms_malloc(hist_n * sizeof(int64_t));
+    c.e_cur = ms_malloc(hist_n * sizeof(int64_t));
     c.f_start = ms_calloc((size_t)nb + 1, sizeof(int64_t));
     c.e_start = ms_calloc((size_t)nb + 1, sizeof(int64_t));
     c.bucket_keys = ms_calloc((size_t)nb, sizeof(int64_t));
     c.bucket_part = ms_calloc((size_t)nb, sizeof(int32_t *));
-    if (!out->feature_key || !out->entity_key || !c.f_hist || !c.e_hist || !c.f_start ||
-        !c.e_start || !c.bucket_keys || !c.bucket_part)
+    if (!out->feature_key || !out->entity_key || !c.f_hist || !c.e_hist || !c.f_cur ||
+        !c.e_cur || !c.f_start || !c.e_start || !c.bucket_keys || !c.bucket_part)
       st = ms_error_set(err, MS_ERR_NOMEM, "out of memory encoding join keys");
   }
   if (st == MS_OK) {
-    ms_mem_advise_huge(out->feature_key, nf * 8);
-    ms_mem_advise_huge(out->entity_key, ne * 8);
     st = ms_pool_run(pool, 2 * (int64_t)c.n_chunks, hash_task, &c, err);
   }
   if (st == MS_OK) {
@@ -553,27 +652,27 @@ ms_status ms_pit_keys_encode(ms_column *const *feature_keys, ms_column *const *e
       c.f_start[b] = fsum;
       c.e_start[b] = esum;
       for (int ch = 0; ch < c.n_chunks; ch++) {
-        int64_t x = c.f_hist[(ch << c.bucket_bits) + b];
-        c.f_hist[(ch << c.bucket_bits) + b] = fsum;
+        int64_t at = ((int64_t)ch << c.bucket_bits) + b;
+        int64_t x = c.f_hist[at];
+        c.f_hist[at] = fsum;
         fsum += x;
-        x = c.e_hist[(ch << c.bucket_bits) + b];
-        c.e_hist[(ch << c.bucket_bits) + b] = esum;
+        x = c.e_hist[at];
+        c.e_hist[at] = esum;
         esum += x;
       }
     }
     c.f_start[nb] = fsum;
     c.e_start[nb] = esum;
-    c.f_rows = ms_malloc((size_t)(fsum ? fsum : 1) * sizeof(uint32_t));
-    c.e_rows = ms_malloc((size_t)(esum ? esum : 1) * sizeof(uint32_t));
-    if (!c.f_rows || !c.e_rows) st = ms_error_set(err, MS_ERR_NOMEM, "out of memory encoding join keys");
+    memcpy(c.f_cur, c.f_hist, hist_n * sizeof(int64_t));
+    memcpy(c.e_cur, c.e_hist, hist_n * sizeof(int64_t));
+    c.f_items = big_alloc(fsum * (int64_t)sizeof(uint64_t));
+    c.e_items = big_alloc(esum * (int64_t)sizeof(uint64_t));
+    if (!c.f_items || !c.e_items) st = ms_error_set(err, MS_ERR_NOMEM, "out of memory encoding join keys");
   }
   if (st == MS_OK) st = ms_pool_run(pool, 2 * (int64_t)c.n_chunks, scatter_task, &c, err);
   ms_free(c.f_hist);
   ms_free(c.e_hist);
-  c.f_hist = c.e_hist = NULL;
   if (st == MS_OK) st = ms_pool_run(pool, nb, build_task, &c, err);
-  ms_free(c.f_rows);
-  ms_free(c.e_rows);
   if (st == MS_OK) {
     int64_t k = 0;
     for (int64_t b = 0; b < nb; b++) {
@@ -589,7 +688,11 @@ ms_status ms_pit_keys_encode(ms_column *const *feature_keys, ms_column *const *e
       if (n) memcpy(out->key_partition + c.bucket_keys[b], c.bucket_part[b], (size_t)n * sizeof(int32_t));
     }
   }
-  if (st == MS_OK) st = ms_pool_run(pool, 2 * (int64_t)c.n_chunks, globalize_task, &c, err);
+  if (st == MS_OK) st = ms_pool_run(pool, 2 * (int64_t)c.n_chunks, gather_task, &c, err);
+  ms_free(c.f_items);
+  ms_free(c.e_items);
+  ms_free(c.f_cur);
+  ms_free(c.e_cur);
   if (c.bucket_part)
     for (int64_t b = 0; b < nb; b++) ms_free(c.bucket_part[b]);
   ms_free(c.bucket_part);

@@ -208,36 +208,65 @@ static void case_random(pit_case *c, int64_t max_f, int64_t max_e, int64_t n_ts)
   c->filter = chance(30);
 }
 
-/* The oracle: nested loops, straight from the contract. */
+/* The oracle's step for one (entity row, feature row) pair, straight from the contract:
+ * is f a candidate for e, and does it beat the best so far? */
+static void consider(const pit_case *c, int64_t e, int64_t f, int64_t *best) {
+  if (c->ets_null[e] || c->fts_null[f]) return;
+  for (int k = 0; k < c->n_keys; k++) {
+    if (c->fk_null[k][f] || c->ek_null[k][e]) return;
+    int64_t a = c->fk[k][f], b = c->ek[k][e];
+    if (k_pairs[c->pair[k]][0] == T_BOOL) { a &= 1; b &= 1; } /* bool holds v & 1 */
+    if (a != b) return;
+  }
+  if (c->fts[f] > c->ets[e]) return;
+  if (c->ttl > 0 && c->fts[f] < c->ets[e] - c->ttl) return;
+  bool f_cr_null = !c->has_created || !c->fcr_valid[f];
+  if (c->filter && (f_cr_null || c->fcr[f] > c->ets[e])) return;
+  if (*best < 0) { *best = f; return; }
+  /* larger (ts, created with null lowest, pos) wins */
+  int64_t g = *best;
+  bool g_cr_null = !c->has_created || !c->fcr_valid[g];
+  int cmp;
+  if (c->fts[f] != c->fts[g]) cmp = c->fts[f] > c->fts[g] ? 1 : -1;
+  else if (f_cr_null != g_cr_null) cmp = f_cr_null ? -1 : 1;
+  else if (!f_cr_null && c->fcr[f] != c->fcr[g]) cmp = c->fcr[f] > c->fcr[g] ? 1 : -1;
+  else cmp = c->fpos[f] > c->fpos[g] ? 1 : -1;
+  if (cmp > 0) *best = f;
+}
+
+/* The oracle: nested loops over every pair. */
 static void oracle(const pit_case *c, int64_t *out) {
   for (int64_t e = 0; e < c->ne; e++) {
     int64_t best = -1;
-    for (int64_t f = 0; f < c->nf; f++) {
-      if (c->ets_null[e] || c->fts_null[f]) continue;
-      bool keys_eq = true;
-      for (int k = 0; k < c->n_keys; k++) {
-        if (c->fk_null[k][f] || c->ek_null[k][e]) { keys_eq = false; break; }
-        int64_t a = c->fk[k][f], b = c->ek[k][e];
-        if (k_pairs[c->pair[k]][0] == T_BOOL) { a &= 1; b &= 1; } /* bool holds v & 1 */
-        if (a != b) { keys_eq = false; break; }
-      }
-      if (!keys_eq) continue;
-      if (c->fts[f] > c->ets[e]) continue;
-      if (c->ttl > 0 && c->fts[f] < c->ets[e] - c->ttl) continue;
-      bool f_cr_null = !c->has_created || !c->fcr_valid[f];
-      if (c->filter && (f_cr_null || c->fcr[f] > c->ets[e])) continue;
-      if (best < 0) { best = f; continue; }
-      /* larger (ts, created with null lowest, pos) wins */
-      bool b_cr_null = !c->has_created || !c->fcr_valid[best];
-      int cmp = 0;
-      if (c->fts[f] != c->fts[best]) cmp = c->fts[f] > c->fts[best] ? 1 : -1;
-      else if (f_cr_null != b_cr_null) cmp = f_cr_null ? -1 : 1;
-      else if (!f_cr_null && c->fcr[f] != c->fcr[best]) cmp = c->fcr[f] > c->fcr[best] ? 1 : -1;
-      else cmp = c->fpos[f] > c->fpos[best] ? 1 : -1;
-      if (cmp > 0) best = f;
-    }
+    for (int64_t f = 0; f < c->nf; f++) consider(c, e, f, &best);
     out[e] = best;
   }
+}
+
+/* The same oracle for big single-key cases: each entity row scans only the feature rows
+ * whose key value is equal, found through an index sorted by that value. */
+static const pit_case *g_sort_case;
+static int cmp_by_key0(const void *pa, const void *pb) {
+  int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+  int64_t ka = g_sort_case->fk[0][a], kb = g_sort_case->fk[0][b];
+  return (ka > kb) - (ka < kb);
+}
+static void oracle_by_key(const pit_case *c, int64_t *out) {
+  int64_t *idx = malloc((size_t)(c->nf ? c->nf : 1) * 8);
+  for (int64_t f = 0; f < c->nf; f++) idx[f] = f;
+  g_sort_case = c;
+  qsort(idx, (size_t)c->nf, 8, cmp_by_key0);
+  for (int64_t e = 0; e < c->ne; e++) {
+    int64_t best = -1, v = c->ek[0][e], lo = 0, hi = c->nf;
+    while (lo < hi) {
+      int64_t mid = (lo + hi) / 2;
+      if (c->fk[0][idx[mid]] < v) lo = mid + 1;
+      else hi = mid;
+    }
+    for (int64_t i = lo; i < c->nf && c->fk[0][idx[i]] == v; i++) consider(c, e, idx[i], &best);
+    out[e] = best;
+  }
+  free(idx);
 }
 
 static ms_column *build_keys(const pit_case *c, int k, bool entity) {
@@ -428,7 +457,7 @@ static void run_random_cases(int n_cases, int64_t max_f, int64_t max_e, int64_t 
 
 static void test_random_small(void) {
   rng_state = 1;
-  run_random_cases(small_matrix() ? 800 : 2500, 40, 30, 6);
+  run_random_cases(small_matrix() ? 800 : 2000, 40, 30, 6);
 }
 
 /* Larger groups: radix sorts, long tie runs, the created filter's fallback path. */
@@ -499,6 +528,118 @@ static void test_created_filter_long_walk(void) {
     CHECK_OK(st, &err);
     CHECK_MSG(same, "round %d, entity row %lld: got %lld, want %lld", round, (long long)bad,
               (long long)g, (long long)w);
+  }
+}
+
+/* Many keys and rows: the join spreads keys over many buckets and the encoder over many
+ * hash buckets and chunks; compared with the per-key oracle. Also one key with a wide
+ * timestamp range (many timestamp buckets and sweep ranges). */
+static void big_case(pit_case *c, int64_t nf, int64_t ne, int64_t n_keys, int round) {
+  memset(c, 0, sizeof *c);
+  c->n_keys = n_keys > 0 ? 1 : 0;
+  c->pair[0] = 0; /* int64 / int64 */
+  c->nf = nf;
+  c->ne = ne;
+  for (int k = 0; k < c->n_keys; k++) {
+    c->fk[k] = calloc((size_t)nf, 8);
+    c->fk_null[k] = calloc((size_t)nf, 1);
+    c->ek[k] = calloc((size_t)ne, 8);
+    c->ek_null[k] = calloc((size_t)ne, 1);
+    for (int64_t i = 0; i < nf; i++) {
+      c->fk[k][i] = rnd_below(n_keys);
+      c->fk_null[k][i] = chance(2);
+    }
+    for (int64_t i = 0; i < ne; i++) {
+      c->ek[k][i] = rnd_below(n_keys + n_keys / 20 + 1);
+      c->ek_null[k][i] = chance(2);
+    }
+  }
+  c->fts = calloc((size_t)nf, 8);
+  c->fcr = calloc((size_t)nf, 8);
+  c->fpos = calloc((size_t)nf, 8);
+  c->fcr_valid = calloc((size_t)nf, 1);
+  c->fts_null = calloc((size_t)nf, 1);
+  c->ets = calloc((size_t)ne, 8);
+  c->ets_null = calloc((size_t)ne, 1);
+  c->has_created = round % 2 == 0;
+  c->has_valid = round % 3 == 0;
+  c->has_pos = round % 4 < 2;
+  int64_t span = round % 2 ? 1000 : (int64_t)3600 * 24 * 365 * 1000000000;
+  for (int64_t i = 0; i < nf; i++) {
+    c->fts[i] = rnd_below(span);
+    c->fcr[i] = c->fts[i] + rnd_below(span / 50 + 1);
+    c->fcr_valid[i] = c->has_valid ? !chance(10) : 1;
+    c->fts_null[i] = chance(1);
+    c->fpos[i] = i;
+  }
+  if (c->has_pos)
+    for (int64_t i = nf - 1; i > 0; i--) {
+      int64_t j = rnd_below(i + 1), t = c->fpos[i];
+      c->fpos[i] = c->fpos[j];
+      c->fpos[j] = t;
+    }
+  for (int64_t i = 0; i < ne; i++) {
+    c->ets[i] = rnd_below(span + span / 10);
+    c->ets_null[i] = chance(1);
+  }
+  c->ttl = round % 3 == 1 ? span / 20 : 0;
+  c->filter = round % 5 == 2;
+}
+
+static void check_big(pit_case *c, bool by_key) {
+  ms_error err;
+  ms_error_init(&err);
+  ms_pool *pool4 = NULL;
+  CHECK_OK(ms_pool_create(4, &pool4, &err), &err);
+  int64_t *want = calloc((size_t)c->ne, 8), *got = calloc((size_t)c->ne, 8);
+  if (by_key) oracle_by_key(c, want);
+  else oracle(c, want);
+  ms_pool *pools[2] = {NULL, pool4};
+  int32_t parts[2] = {1, 64};
+  for (int pi = 0; pi < 2 && !ms_test_failed_flag; pi++)
+    for (int qi = 0; qi < 2 && !ms_test_failed_flag; qi++) {
+      ms_status st = run_kernel(c, pools[pi], parts[qi], got, NULL, &err);
+      if (st != MS_OK) {
+        char buf[2048];
+        fprintf(stderr, "big case: %s\n", ms_error_format(&err, buf, sizeof buf));
+        ms_test_failed_flag = 1;
+        break;
+      }
+      for (int64_t e = 0; e < c->ne; e++)
+        if (got[e] != want[e]) {
+          fprintf(stderr, "big case (keys %d, ttl %lld, filter %d, created %d/%d, pos %d, "
+                  "threads %d, parts %d): entity row %lld: got %lld, want %lld\n",
+                  c->n_keys, (long long)c->ttl, c->filter, c->has_created, c->has_valid,
+                  c->has_pos, pi ? 4 : 1, parts[qi], (long long)e, (long long)got[e],
+                  (long long)want[e]);
+          ms_test_failed_flag = 1;
+          break;
+        }
+    }
+  free(want);
+  free(got);
+  ms_pool_destroy(pool4);
+}
+
+static void test_many_keys(void) {
+  rng_state = 5;
+  int rounds = small_matrix() ? 3 : 6;
+  for (int round = 0; round < rounds && !ms_test_failed_flag; round++) {
+    pit_case c;
+    big_case(&c, small_matrix() ? 40000 : 100000, small_matrix() ? 10000 : 25000,
+             round % 2 ? 20000 : 3000, round);
+    check_big(&c, true);
+    case_free(&c);
+  }
+}
+
+static void test_one_key_wide_range(void) {
+  rng_state = 6;
+  for (int round = 0; round < 6 && !ms_test_failed_flag; round++) {
+    pit_case c;
+    big_case(&c, small_matrix() ? 5000 : 10000, 1500, round < 3 ? 0 : 1, round);
+    check_big(&c, false);
+    case_free(&c);
   }
 }
 
@@ -677,6 +818,18 @@ static void test_extreme_values(void) {
   CHECK_OK(join_simple(fk, fts, NULL, NULL, 3, ek, ets2, 4, INT64_MAX, false, out, &err), &err);
   CHECK_EQ_INT(out[0], 1); /* 0 - ttl = INT64_MIN + 1 <= INT64_MIN + 5 */
   CHECK_EQ_INT(out[1], 1);
+  /* One key (timestamp buckets) over the whole int64 range. */
+  ms_pit_keys keys;
+  CHECK_OK(ms_pit_keys_init_keyless(3, 4, 1, &keys, &err), &err);
+  int64_t kfts[] = {INT64_MIN, INT64_MAX, 0};
+  int64_t kets[] = {INT64_MAX, INT64_MIN, -1, 0};
+  ms_pit_input in = {.keys = &keys, .feature_ts = kfts, .entity_ts = kets};
+  CHECK_OK(ms_pit_join(&in, NULL, out, NULL, &err), &err);
+  ms_pit_keys_reset(&keys);
+  CHECK_EQ_INT(out[0], 1);
+  CHECK_EQ_INT(out[1], 0);
+  CHECK_EQ_INT(out[2], 0);
+  CHECK_EQ_INT(out[3], 2);
 }
 
 /* ---------------- the optional micro-benchmark ---------------- */
@@ -684,6 +837,11 @@ static void test_extreme_values(void) {
 static double now_s(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+static double cpu_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
   return (double)t.tv_sec + t.tv_nsec * 1e-9;
 }
 
@@ -695,7 +853,8 @@ static void bench_run(int threads, int64_t nf, int64_t ne, int64_t n_keys, bool 
   rng_state = 42;
   int64_t *fk = malloc((size_t)nf * 8), *ek = malloc((size_t)ne * 8);
   int64_t *fts = malloc((size_t)nf * 8), *fcr = malloc((size_t)nf * 8);
-  int64_t *ets = malloc((size_t)ne * 8), *out = malloc((size_t)ne * 8);
+  int64_t *ets = malloc((size_t)ne * 8), *out = ms_malloc_aligned((size_t)ne * 8);
+  memset(out, 0, (size_t)ne * 8); /* the caller's array: its first touch is not the kernel's */
   const int64_t t0 = (int64_t)1700000000 * 1000000000, span = (int64_t)365 * DAY;
   for (int64_t i = 0; i < nf; i++) {
     fk[i] = (int64_t)(rnd() % (uint64_t)n_keys) * 7919 + 1000;
@@ -711,27 +870,29 @@ static void bench_run(int threads, int64_t nf, int64_t ne, int64_t n_keys, bool 
   ms_pit_keys keys;
   int64_t peak0 = ms_mem_current();
   ms_mem_reset_peak();
-  double a = now_s();
+  double a = now_s(), ca = cpu_s();
   if (keyless) CHECK_OK(ms_pit_keys_init_keyless(nf, ne, 64, &keys, &err), &err);
   else CHECK_OK(ms_pit_keys_encode(&f, &e, 1, 64, pool, &keys, &err), &err);
-  double b = now_s();
+  double b = now_s(), cb = cpu_s();
   int64_t peak_keys = ms_mem_peak() - peak0;
   ms_mem_reset_peak();
   ms_pit_input in = {.keys = &keys, .feature_ts = fts, .feature_created = fcr,
                      .entity_ts = ets, .ttl_ns = 30 * DAY};
   ms_pit_stats stats;
   CHECK_OK(ms_pit_join(&in, pool, out, &stats, &err), &err);
-  double c = now_s();
+  double c = now_s(), cc = cpu_s();
   int64_t peak_join = ms_mem_peak() - peak0;
   printf("bench %s: %lld feature x %lld entity rows, %lld keys, %d thread(s): encode %.3f s "
-         "(scratch peak %.0f MB), join %.3f s (peak above inputs %.0f MB), matched %lld\n",
+         "(cpu %.3f s, scratch peak %.0f MB), join %.3f s (cpu %.3f s, peak above inputs %.0f MB), "
+         "matched %lld\n",
          keyless ? "entity-less" : "int64 key", (long long)nf, (long long)ne,
-         (long long)keys.n_keys, threads, b - a, peak_keys / 1e6, c - b, peak_join / 1e6,
+         (long long)keys.n_keys, threads, b - a, cb - ca, peak_keys / 1e6, c - b, cc - cb,
+         peak_join / 1e6,
          (long long)stats.matched);
   ms_pit_keys_reset(&keys);
   ms_column_release(f);
   ms_column_release(e);
-  free(fk); free(ek); free(fts); free(fcr); free(ets); free(out);
+  free(fk); free(ek); free(fts); free(fcr); free(ets); ms_free_aligned(out);
   ms_pool_destroy(pool);
 }
 
@@ -747,4 +908,5 @@ MS_TEST_MAIN(MS_TEST(test_vector_a), MS_TEST(test_vector_b), MS_TEST(test_vector
              MS_TEST(test_type_mismatch), MS_TEST(test_invalid_inputs),
              MS_TEST(test_extreme_values), MS_TEST(test_random_small),
              MS_TEST(test_random_large), MS_TEST(test_created_filter_long_walk),
+             MS_TEST(test_many_keys), MS_TEST(test_one_key_wide_range),
              MS_TEST(test_bench))
