@@ -626,9 +626,17 @@ static ms_status gather_features(ms_retrieval_job *job, ofs_view *v, ofs_src_dat
 /* ---------------- the join of one view ---------------- */
 
 /* Fills out_cols[0..v->n_feat) with the view's feature values for every entity row. */
-static ms_status join_view(ms_retrieval_job *job, ofs_view *v, ofs_src_data *d, ms_pool *pool,
+/* The entity rows a join runs over: the whole input, or one time window of it. */
+typedef struct ent_side {
+  const ms_table *t;
+  const int64_t *ts;
+  const uint8_t *ok;
+  int64_t n;
+} ent_side;
+
+static ms_status join_view(ms_retrieval_job *job, ofs_view *v, ofs_src_data *d, ms_pool *pool, const ent_side *es,
                            ms_column **out_cols, ms_error *err) {
-  int64_t ne = job->entity_rows;
+  int64_t ne = es->n;
   int64_t *winner = ms_malloc((size_t)(ne ? ne : 1) * sizeof *winner);
   if (!winner) return oom(err);
   ms_status st = MS_OK;
@@ -649,9 +657,9 @@ static ms_status join_view(ms_retrieval_job *job, ofs_view *v, ofs_src_data *d, 
     if (!fk || !ek) st = oom(err);
     for (int k = 0; k < v->n_keys && st == MS_OK; k++) {
       fk[k] = ms_table_column(d->keys, k);
-      int c = ms_table_find_column(job->entity, v->entity_col[k]);
+      int c = ms_table_find_column(es->t, v->entity_col[k]);
       if (c < 0) st = ms_error_set(err, MS_ERR_INTERNAL, "entity column '%s' vanished", v->entity_col[k]);
-      else ek[k] = ms_table_column(job->entity, c);
+      else ek[k] = ms_table_column(es->t, c);
     }
     ofs_choose_partitions(job, v, d->n, ne);
     ms_pit_keys keys;
@@ -666,7 +674,7 @@ static ms_status join_view(ms_retrieval_job *job, ofs_view *v, ofs_src_data *d, 
     if (st == MS_OK) {
       /* An entity row without a timestamp has no candidate. */
       for (int64_t i = 0; i < ne; i++)
-        if (!job->entity_ts_ok[i]) keys.entity_key[i] = -1;
+        if (!es->ok[i]) keys.entity_key[i] = -1;
       ms_pit_input in;
       memset(&in, 0, sizeof in);
       in.keys = &keys;
@@ -674,7 +682,7 @@ static ms_status join_view(ms_retrieval_job *job, ofs_view *v, ofs_src_data *d, 
       in.feature_created = d->created_ns;
       in.feature_created_valid = d->created_valid;
       in.feature_pos = NULL;
-      in.entity_ts = job->entity_ts_ns;
+      in.entity_ts = es->ts;
       in.ttl_ns = v->ttl_ns;
       /* Without a created column there is nothing to filter on. */
       in.filter_by_created = job->filter_created && d->created_ns != NULL;
@@ -826,6 +834,157 @@ static ms_status build_entity(ms_retrieval_job *job, ofs_src_data *pre, ms_table
 
 /* ---------------- running ---------------- */
 
+/* ---------------- time windows (window_size_for_joins) ---------------- */
+
+/* Bytes per source row the join holds (ts, created, flags, keys, the kernel's arrays). */
+static int64_t join_bytes_per_row(const ofs_view *v) { return 64 + 8 * (int64_t)v->n_keys; }
+
+/* Number of time chunks for v's join under the memory limit: 1 = join whole. Windowing is
+ * used only when a limit is set, the source size is known from metadata and its estimated
+ * join memory exceeds half the limit. */
+static int64_t window_chunks(const ms_retrieval_job *job, const ofs_view *v) {
+  int64_t w = job->cfg ? job->cfg->window_size_for_joins_s : 0;
+  if (job->mem_limit_bytes <= 0 || w <= 0 || v->rows_total <= 0 || job->entityless || v->nothing) return 1;
+  int64_t est = v->rows_total * join_bytes_per_row(v);
+  int64_t budget = job->mem_limit_bytes / 4;
+  if (est <= job->mem_limit_bytes / 2 || budget <= 0) return 1;
+  int64_t k = (est + budget - 1) / budget;
+  return k > 4096 ? 4096 : k;
+}
+
+/* Joins v in time windows: entity rows sorted by ts are cut into `chunks` groups of whole
+ * windows (window_size_for_joins, aligned on the earliest entity time); each group reads
+ * the source rows its own bounds need (row groups pruned by statistics, so a time-ordered
+ * source is read piece by piece) and joins them; the groups' feature columns are put back
+ * into entity order at the end. Rows without a timestamp join nothing (first group). */
+static ms_status join_windowed(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, int64_t chunks,
+                               ms_column **out_cols, ms_error *err) {
+  int64_t ne = job->entity_rows;
+  int64_t w = job->cfg->window_size_for_joins_s * INT64_C(1000000000);
+  int64_t *order = NULL;
+  int64_t *pos = ms_malloc((size_t)(ne ? ne : 1) * sizeof *pos);
+  ms_column ***parts = ms_calloc((size_t)chunks, sizeof *parts);
+  int64_t *sub_ts = ms_malloc((size_t)(ne ? ne : 1) * sizeof *sub_ts);
+  uint8_t *sub_ok = ms_malloc((size_t)(ne ? ne : 1));
+  ms_status st = pos && parts && sub_ts && sub_ok ? MS_OK : oom(err);
+  int64_t n_null = 0, n_ts = 0;
+  for (int64_t i = 0; i < ne; i++) n_null += !job->entity_ts_ok[i];
+  n_ts = ne - n_null;
+  /* Entity rows by ts (stable), rows without one first. */
+  ms_column *tc = NULL;
+  ms_table *tt = NULL;
+  ms_field tf = {(char *)"ts", ms_type(MS_TYPE_INT64), true};
+  if (st == MS_OK) st = ofs_ns_column(job->entity_ts_ns, job->entity_ts_ok, ne, false, &tc, err);
+  if (st == MS_OK) st = ms_table_create(&tf, &tc, 1, &tt, err);
+  ms_sort_key sk = {0, false, true};
+  if (st == MS_OK) st = ms_table_sort_indices(tt, &sk, 1, &order, err);
+  ms_table_release(tt);
+  ms_column_release(tc);
+  if (st) {
+    ms_free(order);
+    ms_free(pos);
+    ms_free(parts);
+    ms_free(sub_ts);
+    ms_free(sub_ok);
+    return st;
+  }
+  int64_t t_min = n_ts ? job->entity_ts_ns[order[n_null]] : 0, t_max = n_ts ? job->entity_ts_ns[order[ne - 1]] : 0;
+  uint64_t n_windows = n_ts ? (uint64_t)(t_max - t_min) / (uint64_t)w + 1 : 1;
+  if ((uint64_t)chunks > n_windows) chunks = (int64_t)n_windows;
+  bool has_lo0 = v->has_lo, has_hi0 = v->has_hi;
+  int64_t lo0 = v->lo_ns, hi0 = v->hi_ns;
+  int64_t rows_read = 0, rows_kept = 0, matched = 0;
+  double ms_read = 0, ms_join = 0, ms_gather = 0;
+  ms_dataset_read_stats rs;
+  memset(&rs, 0, sizeof rs);
+  int64_t start = 0; /* first position in order of the current chunk */
+  for (int64_t c = 0; c < chunks && st == MS_OK; c++) {
+    /* Windows [c*nw/K, (c+1)*nw/K) of the entity time range. */
+    uint64_t w_end = (uint64_t)(c + 1) * n_windows / (uint64_t)chunks;
+    int64_t end = c == 0 ? n_null : start;
+    while (end < ne && (uint64_t)(job->entity_ts_ns[order[end]] - t_min) / (uint64_t)w < w_end) end++;
+    if (c == chunks - 1) end = ne;
+    int64_t n = end - start;
+    ms_table *sub = NULL;
+    if (n > 0) st = ms_table_take(job->entity, order + start, n, &sub, err);
+    int64_t lo = 0, hi = 0;
+    bool any = false;
+    for (int64_t k = 0; k < n && st == MS_OK; k++) {
+      int64_t e = order[start + k];
+      sub_ts[k] = job->entity_ts_ns[e];
+      sub_ok[k] = job->entity_ts_ok[e];
+      if (!sub_ok[k]) continue;
+      if (!any || sub_ts[k] < lo) lo = sub_ts[k];
+      if (!any || sub_ts[k] > hi) hi = sub_ts[k];
+      any = true;
+    }
+    parts[c] = ms_calloc((size_t)v->n_feat + 1, sizeof *parts[c]);
+    if (st == MS_OK && !parts[c]) st = oom(err);
+    if (st == MS_OK && n > 0) {
+      int64_t blo = 0;
+      bool has_blo = any && v->ttl_ns > 0 && !__builtin_sub_overflow(lo, v->ttl_ns, &blo);
+      ofs_view_set_bounds(v, has_blo, blo, any, hi);
+      v->nothing = !any;
+      ofs_src_data d;
+      memset(&d, 0, sizeof d);
+      st = ofs_read_source(job, v, pool, true, &d, err);
+      ent_side es = {sub, sub_ts, sub_ok, n};
+      if (st == MS_OK) st = join_view(job, v, &d, pool, &es, parts[c], err);
+      ofs_src_data_reset(&d);
+      rows_read += v->rows_read;
+      rows_kept += v->rows_kept;
+      matched += v->rows_matched;
+      ms_read += v->ms_read;
+      ms_join += v->ms_join;
+      ms_gather += v->ms_gather;
+      if (v->rs.files_kept > rs.files_kept) rs.files_kept = v->rs.files_kept;
+      rs.row_groups_total += v->rs.row_groups_total;
+      rs.row_groups_kept += v->rs.row_groups_kept;
+      rs.bytes_read += v->rs.bytes_read;
+    }
+    ms_table_release(sub);
+    start = end;
+  }
+  v->n_windows = (int32_t)chunks;
+  ofs_view_set_bounds(v, has_lo0, lo0, has_hi0, hi0);
+  v->nothing = false;
+  /* Back into entity order: the chunks' rows are `order`. */
+  double t0 = ofs_now_ms();
+  for (int64_t k = 0; k < ne && st == MS_OK; k++) pos[order[k]] = k;
+  ms_column **cat = ms_calloc((size_t)chunks + 1, sizeof *cat);
+  if (st == MS_OK && !cat) st = oom(err);
+  for (int f = 0; f < v->n_feat && st == MS_OK; f++) {
+    int n_cat = 0;
+    for (int64_t c = 0; c < chunks; c++)
+      if (parts[c] && parts[c][f]) cat[n_cat++] = parts[c][f];
+    ms_column *all = NULL;
+    if (n_cat == 0) st = ms_column_create_nulls(ofs_feature_type(v, f), 0, &all, err);
+    else if (n_cat == 1) all = ms_column_retain(cat[0]);
+    else st = ms_column_concat(cat, n_cat, &all, err);
+    if (st == MS_OK) st = ms_column_take(all, pos, ne, &out_cols[f], err);
+    ms_column_release(all);
+  }
+  ms_free(cat);
+  for (int64_t c = 0; c < chunks; c++) {
+    for (int f = 0; parts && parts[c] && f < v->n_feat; f++) ms_column_release(parts[c][f]);
+    if (parts) ms_free(parts[c]);
+  }
+  v->rows_read = rows_read;
+  v->rows_kept = rows_kept;
+  v->rows_matched = matched;
+  v->ms_read = ms_read;
+  v->ms_join = ms_join;
+  v->ms_gather = ms_gather + (ofs_now_ms() - t0);
+  rs.files_total = ms_dataset_num_files(v->ds);
+  v->rs = rs;
+  ms_free(parts);
+  ms_free(order);
+  ms_free(pos);
+  ms_free(sub_ts);
+  ms_free(sub_ok);
+  return st;
+}
+
 static ms_status run_historical(ms_retrieval_job *job, ms_pool *pool, ms_error *err) {
   ms_status st = MS_OK;
   ofs_src_data *pre = NULL;
@@ -849,6 +1008,12 @@ static ms_status run_historical(ms_retrieval_job *job, ms_pool *pool, ms_error *
   int at = 0;
   for (int i = 0; i < job->n_views && st == MS_OK; i++) {
     ofs_view *v = &job->views[i];
+    int64_t chunks = pre ? 1 : window_chunks(job, v);
+    at += v->n_feat;
+    if (chunks > 1) {
+      st = join_windowed(job, v, pool, chunks, fcols + at - v->n_feat, err);
+      continue;
+    }
     ofs_src_data d;
     memset(&d, 0, sizeof d);
     if (pre) {
@@ -857,9 +1022,9 @@ static ms_status run_historical(ms_retrieval_job *job, ms_pool *pool, ms_error *
     } else {
       st = ofs_read_source(job, v, pool, true, &d, err);
     }
-    if (st == MS_OK) st = join_view(job, v, &d, pool, fcols + at, err);
+    ent_side es = {job->entity, job->entity_ts_ns, job->entity_ts_ok, job->entity_rows};
+    if (st == MS_OK) st = join_view(job, v, &d, pool, &es, fcols + at - v->n_feat, err);
     ofs_src_data_reset(&d);
-    at += v->n_feat;
   }
   for (int i = 0; pre && i < job->n_views; i++) ofs_src_data_reset(&pre[i]);
   ms_free(pre);

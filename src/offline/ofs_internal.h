@@ -52,6 +52,7 @@ typedef struct ofs_view {
   int64_t row_groups_est_kept;    /* -1 = unknown before running */
   int32_t n_partitions;
   const char *strategy;
+  int32_t n_windows;              /* time windows the join ran in (0/1 = whole) */
   /* actuals (explain analyze) */
   ms_dataset_read_stats rs;
   int64_t rows_read, rows_kept, rows_matched;

@@ -942,7 +942,12 @@ static void explain_view(const ms_retrieval_job *job, const ofs_view *v, bool an
     ofs_sb_printf(b, "  partition pruning: %s in [%s, %s] (UTC dates of the bounds)\n", v->src->date_partition_column,
                   v->ranges[1].has_lo ? (v->ranges[1].kind == MS_RANGE_STRING ? v->date_lo : (ms_format_date32((int32_t)v->ranges[1].lo_i, a), a)) : "-inf",
                   v->ranges[1].has_hi ? (v->ranges[1].kind == MS_RANGE_STRING ? v->date_hi : (ms_format_date32((int32_t)v->ranges[1].hi_i, c), c)) : "+inf");
-  if (analyze && job->ran) {
+  if (analyze && job->ran && v->n_windows > 1) {
+    ofs_sb_printf(b, "  files: %lld total, at most %lld read by one window\n", (long long)v->rs.files_total,
+                  (long long)v->rs.files_kept);
+    ofs_sb_printf(b, "  row groups: %lld total, %lld reads over %d windows (ttl ranges overlap)\n",
+                  (long long)v->row_groups_total, (long long)v->rs.row_groups_kept, (int)v->n_windows);
+  } else if (analyze && job->ran) {
     ofs_sb_printf(b, "  files: %lld total, %lld kept (%lld pruned)\n", (long long)v->rs.files_total,
                   (long long)v->rs.files_kept, (long long)(v->rs.files_total - v->rs.files_kept));
     ofs_sb_printf(b, "  row groups: %lld total, %lld kept (%lld pruned)\n", (long long)v->row_groups_total,
@@ -960,6 +965,9 @@ static void explain_view(const ms_retrieval_job *job, const ofs_view *v, bool an
   if (v->rows_total >= 0) ofs_sb_printf(b, "  source rows: %lld\n", (long long)v->rows_total);
   ofs_sb_printf(b, "  join strategy: %s\n  partitions: %d\n  threads: %d\n", v->strategy ? v->strategy : "-",
                 (int)v->n_partitions, ofs_job_threads(job));
+  if (analyze && job->ran && v->n_windows > 1)
+    ofs_sb_printf(b, "  time windows: %d (the entity input joined window by window under memory_limit_mb)\n",
+                  (int)v->n_windows);
   if (analyze && job->ran) {
     ofs_sb_printf(b, "  actual: rows read %lld, rows kept %lld, rows matched %lld\n", (long long)v->rows_read,
                   (long long)v->rows_kept, (long long)v->rows_matched);
@@ -1000,7 +1008,7 @@ ms_status ms_retrieval_job_explain(ms_retrieval_job *job, bool analyze, char **o
     ofs_sb_printf(&b,
                   "config: target_partition_size_mb %lld, max_parallelism_multiplier %lld, "
                   "broadcast_join_threshold_mb %lld (not used: both sides are always hash-partitioned), "
-                  "window_size_for_joins %llds (not used: the entity input is joined whole)\n",
+                  "window_size_for_joins %llds (used when a view's join would pass half of memory_limit_mb)\n",
                   (long long)job->cfg->target_partition_size_mb, (long long)job->cfg->max_parallelism_multiplier,
                   (long long)job->cfg->broadcast_join_threshold_mb, (long long)job->cfg->window_size_for_joins_s);
   for (int i = 0; i < job->n_views; i++) explain_view(job, &job->views[i], analyze, &b);
