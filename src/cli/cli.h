@@ -10,7 +10,7 @@
 #include "morsel/table.h"
 #include "morsel/threadpool.h"
 
-#define CLI_MAX_OPTS 16
+#define CLI_MAX_OPTS 24
 #define CLI_MAX_POS 4
 
 typedef struct cli_opt_spec {
@@ -58,6 +58,14 @@ ms_status cli_cmd_feature_services(const cli_args *a, ms_error *err);
 ms_status cli_cmd_saved_datasets(const cli_args *a, ms_error *err);
 ms_status cli_cmd_lineage(const cli_args *a, ms_error *err);
 ms_status cli_cmd_registry_dump(const cli_args *a, ms_error *err);
+
+/* Offline retrieval commands (cmd_retrieve.c). */
+ms_status cli_cmd_get_historical_features(const cli_args *a, ms_error *err);
+ms_status cli_cmd_pull_latest(const cli_args *a, ms_error *err);
+ms_status cli_cmd_pull_all(const cli_args *a, ms_error *err);
+/* `saved-datasets get`: the checks made before opening the repository (--output given,
+ * known extension). */
+ms_status cli_saved_dataset_get_check(const cli_args *a, ms_error *err);
 
 /* Visits the dataset in row order in pieces (whole CSV files; Parquet files in runs of row
  * groups of at least target_rows rows). fn sets *stop to end early. */

@@ -133,7 +133,7 @@ static const kind_columns k_kind_columns[] = {
     {"feature_view", {"entities", "source", "ttl", NULL}},
     {"on_demand_feature_view", {"sources", "description", NULL, NULL}},
     {"feature_service", {"description", NULL, NULL, NULL}},
-    {"saved_dataset", {"path", "description", NULL, NULL}},
+    {"saved_dataset", {"features", "rows", "path", NULL}},
 };
 
 static const kind_columns *columns_of(const char *kind) {
@@ -355,8 +355,10 @@ static ms_status objects_cmd(const cli_args *a, const char *kind, ms_error *err)
   bool is_list = strcmp(verb, "list") == 0;
   bool is_describe = strcmp(verb, "describe") == 0;
   bool is_history = strcmp(verb, "history") == 0;
-  if (!is_list && !is_describe && !is_history)
-    return ms_error_set(err, MS_ERR_INVALID, "unknown action '%s': use list, describe NAME or history NAME", verb);
+  bool is_get = strcmp(kind, "saved_dataset") == 0 && strcmp(verb, "get") == 0;
+  if (!is_list && !is_describe && !is_history && !is_get)
+    return ms_error_set(err, MS_ERR_INVALID, "unknown action '%s': use list, describe NAME or history NAME%s",
+                        verb, strcmp(kind, "saved_dataset") == 0 ? " or get NAME --output FILE" : "");
   if (is_list && a->n_pos != 1) return ms_error_set(err, MS_ERR_INVALID, "list takes no NAME");
   if (!is_list && a->n_pos != 2) return ms_error_set(err, MS_ERR_INVALID, "%s needs a NAME", verb);
   int64_t version = 0;
@@ -364,12 +366,15 @@ static ms_status objects_cmd(const cli_args *a, const char *kind, ms_error *err)
   if (st) return st;
   if (cli_opt(a, "version") && !is_describe)
     return ms_error_set(err, MS_ERR_INVALID, "--version goes with describe");
+  if (cli_opt(a, "output") && !is_get) return ms_error_set(err, MS_ERR_INVALID, "--output goes with get");
+  if (is_get && (st = cli_saved_dataset_get_check(a, err))) return st;
   cli_repo r;
   st = cli_repo_open(a, true, &r, err);
   if (st) return st;
   bool json = cli_opt(a, "json") != NULL;
   if (is_list) st = obj_list(&r, kind, json, err);
   else if (is_describe) st = obj_describe(&r, kind, a->pos[1], version, json, err);
+  else if (is_get) st = cli_saved_dataset_get(a, &r, a->pos[1], err);
   else st = obj_history(&r, kind, a->pos[1], json, err);
   cli_repo_close(&r);
   return st;

@@ -72,6 +72,53 @@ static const cli_opt_spec k_dump_opts[] = {
     {"json", NULL, "accepted for symmetry: the dump is always JSON"},
 };
 
+#define JOB_OPTS                                                                                  \
+  {"output", "FILE", "write the result here, .parquet or .csv (atomically: all or nothing)"},     \
+      {"explain", NULL, "print the plan (files, row groups kept, bounds, strategy) and write nothing"}, \
+      {"explain-analyze", NULL, "run, write the output, and print the plan with actual rows, times and peak memory"}, \
+      {"save-dataset", "NAME", "also keep the result as a registered saved dataset NAME"},        \
+      {"storage", "PATH", "--save-dataset: the file (default <storage_path>/saved_datasets/NAME.parquet)"}, \
+      {"allow-overwrite", NULL, "--save-dataset: replace an existing dataset of that name (whole)"}, \
+      {"start", "T", "range start (inclusive; ISO-8601 date or timestamp, naive = UTC): rows from T on"}, \
+      {"end", "T", "range end (inclusive): rows up to T"},                                       \
+      {"threads", "N", "worker threads (default: offline_store.threads; 0 = all cores)"},          \
+      {"quiet", NULL, "no progress line and no summary"}
+static const cli_opt_spec k_historical_opts[] = {
+    REPO_OPTS,
+    {"entity-df", "FILE", "the entity rows: a Parquet/CSV file, directory or glob"},
+    {"features", "v:f,...", "feature references (view:feature, comma-separated)"},
+    {"feature-service", "NAME", "every feature of a feature service (instead of --features)"},
+    {"full-feature-names", NULL, "name feature columns view__feature"},
+    {"filter-by-created-timestamp", NULL, "only feature rows created at or before the entity timestamp"},
+    JOB_OPTS,
+};
+static const cli_opt_spec k_pull_opts[] = {
+    REPO_OPTS,
+    {"feature-view", "NAME", "the feature view to read (its keys, features, timestamps)"},
+    {"source", "NAME", "a data source instead: every non-timestamp column is a feature"},
+    JOB_OPTS,
+};
+static const cli_opt_spec k_saved_opts[] = {
+    REPO_OPTS,
+    {"json", NULL, "machine-readable JSON instead of text"},
+    {"version", "N", "describe: this version instead of the latest"},
+    {"output", "FILE", "get: write the dataset's rows here (.parquet or .csv)"},
+    {"quiet", NULL, "get: no summary line"},
+};
+
+#define HISTORICAL_NOTES                                                                        \
+  "One output row per entity row, in input order: the entity columns unchanged, then the\n"     \
+  "features. For each feature view the value is that of the source row with the same join\n"   \
+  "keys and the latest (timestamp, created) at or before the entity timestamp (and within\n"    \
+  "the view's ttl); none: null. The entity timestamp column is event_timestamp, or the only\n"  \
+  "timestamp column. Without --entity-df, --start and --end make the entity rows: the\n"       \
+  "distinct (join keys, timestamp) of the views' sources in [start, end].\n"                   \
+  "The full contract, with examples: docs/retrieval.md."
+#define PULL_NOTES                                                                                \
+  "Rows with start <= timestamp <= end (both optional, inclusive). pull-latest keeps the latest\n" \
+  "row per join-key tuple (largest timestamp, then created, then source order); pull-all keeps\n"  \
+  "every row, ordered by timestamp (stable). Columns: join keys, features, timestamp, created."
+
 #define OBJECTS_USAGE "list | describe NAME | history NAME"
 #define OBJECTS_NOTES                                                                         \
   "list: one line per current object; describe: the definition as stored (canonical JSON,\n" \
@@ -153,8 +200,17 @@ static const cli_command k_commands[] = {
     {"feature-services", OBJECTS_USAGE, 1, 2,
      "list, describe or show the history of feature services", OBJECTS_NOTES,
      OPTS(k_objects_opts), cli_cmd_feature_services},
-    {"saved-datasets", OBJECTS_USAGE, 1, 2, "list, describe or show the history of saved datasets",
-     OBJECTS_NOTES, OPTS(k_objects_opts), cli_cmd_saved_datasets},
+    {"saved-datasets", OBJECTS_USAGE " | get NAME --output FILE", 1, 2,
+     "list, describe, show the history of, or read back saved datasets",
+     OBJECTS_NOTES "\nget: the dataset's rows as stored, written to --output (Parquet or CSV).",
+     OPTS(k_saved_opts), cli_cmd_saved_datasets},
+    {"get-historical-features", "", 0, 0,
+     "point-in-time correct training data: entity rows joined with feature values as of their time",
+     HISTORICAL_NOTES, OPTS(k_historical_opts), cli_cmd_get_historical_features},
+    {"pull-latest", "", 0, 0, "the latest row per entity of a feature view or source, in a time range",
+     PULL_NOTES, OPTS(k_pull_opts), cli_cmd_pull_latest},
+    {"pull-all", "", 0, 0, "every row of a feature view or source in a time range, by timestamp",
+     PULL_NOTES, OPTS(k_pull_opts), cli_cmd_pull_all},
     {"lineage", "NAME", 1, 1, "the graph around an object: what it reads and what reads it",
      "NAME is an object name, or KIND:NAME when several kinds share it (kinds: entity,\n"
      "data_source, feature_view, on_demand_feature_view, feature_service, saved_dataset).",
@@ -254,6 +310,10 @@ ms_status cli_make_pool(const cli_args *a, ms_pool **out, ms_error *err) {
 static bool parse_args(const cli_command *c, int argc, char **argv, cli_args *a, bool *want_help,
                        ms_error *err) {
   memset(a, 0, sizeof *a);
+  if (c->n_opts > CLI_MAX_OPTS) {
+    ms_error_set(err, MS_ERR_INTERNAL, "'%s' has more options than CLI_MAX_OPTS", c->name);
+    return false;
+  }
   a->specs = c->opts;
   a->n_specs = c->n_opts;
   bool options_done = false;

@@ -22,5 +22,8 @@ void cli_repo_close(cli_repo *r);
 void cli_user_host(char *user, size_t user_size, char *host, size_t host_size);
 /* "feature view" for "feature_view" and so on. */
 const char *cli_kind_label(const char *kind);
+/* `saved-datasets get NAME --output FILE` (cmd_retrieve.c), on an open repository and
+ * registry. */
+ms_status cli_saved_dataset_get(const cli_args *a, cli_repo *r, const char *name, ms_error *err);
 
 #endif
