@@ -156,8 +156,8 @@ static void print_table(cli_buf *out, char **cells, int n_rows, int n_cols) {
       const char *s = cells[r * n_cols + c];
       size_t w = cli_display_width(s, strlen(s));
       cli_buf_puts(out, s);
-      if (c + 1 < n_cols)
-        for (size_t k = w; k < width[c] + 2; k++) cli_buf_putc(out, ' ');
+      if (c + 1 < n_cols) /* at least two spaces, also after a cell wider than the cap */
+        for (size_t k = w < width[c] ? w : width[c]; k < width[c] + 2; k++) cli_buf_putc(out, ' ');
     }
     while (out->len > 0 && out->data[out->len - 1] == ' ') out->len--;
     cli_buf_putc(out, '\n');
