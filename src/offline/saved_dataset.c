@@ -129,7 +129,8 @@ static char *dataset_json(const ms_retrieval_metadata *md, const ms_saved_datase
   ms_jv_set(o, "features", str_array(md->features, md->n_features));
   ms_jv_set(o, "join_keys", str_array(md->join_keys, md->n_join_keys));
   ms_jv_set(o, "full_feature_names", ms_jv_bool(md->full_feature_names));
-  bool any = rows > 0;
+  /* 0/0 is the metadata's "none" (no entity rows; pulls do not fill the range) */
+  bool any = rows > 0 && (md->min_event_ns != 0 || md->max_event_ns != 0);
   ms_jv_set(o, "min_event_timestamp", any ? ts_json(md->min_event_ns) : ms_jv_new(MS_J_NULL));
   ms_jv_set(o, "max_event_timestamp", any ? ts_json(md->max_event_ns) : ms_jv_new(MS_J_NULL));
   ms_jv_set(o, "rows", ms_jv_int(rows));

@@ -330,6 +330,9 @@ expect_eq "read back" "$(cat_csv "$T/back.csv")" "$(cat_csv "$T/b.parquet")"
 # another storage path, CSV, relative to the current directory
 (cd "$T" && "$M" pull-all -C "$R" --feature-view loc_fv --save-dataset loc_all --storage sd/loc_all.csv --quiet) || fail "save to --storage"
 [ -s "$T/sd/loc_all.csv" ] || fail "--storage file missing"
+run_rc "$M" saved-datasets describe loc_all -C "$R" --json
+expect_eq "pull saved: features, keys, range" "$(py_get 'd["features"], d["join_keys"], d["min_event_timestamp"], d["file_format"], d["rows"]' <<<"$out")" \
+  "['loc_fv:temperature'] ['location_id'] None csv 3"
 run_rc "$M" saved-datasets get loc_all -C "$R" --output "$T/loc_back.parquet"
 expect_eq "csv saved dataset read back" "$(cat_csv "$T/loc_back.parquet" | wc -l)" 4
 run_rc "$M" saved-datasets get nope -C "$R" --output "$T/n.csv"
