@@ -135,6 +135,7 @@ static ms_status run_job(cli_repo *r, ms_retrieval_job *job, const run_opts *o,
   ms_status st = MS_OK;
   char *plan = NULL;
   if (o->explain) {
+    cli_progress_finish(prog); /* planning may have drawn (reading the entity input) */
     st = ms_retrieval_job_explain(job, false, &plan, err);
     if (st == MS_OK) st = print_text(plan, err);
     ms_free(plan);
