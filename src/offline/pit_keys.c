@@ -549,6 +549,179 @@ static ms_status gather_task(void *vctx, int64_t task, int worker, ms_error *err
   return MS_OK;
 }
 
+/* ---------------- the dense path ---------------- */
+
+/* One integer key column whose feature-side values span a small range (ids 0..K-1, dates,
+ * small surrogate keys: the common case) needs no hashing and no scatter: a presence array
+ * over [min, max] becomes the id array (ids in value order, so deterministic), and one
+ * sequential pass per side looks every row up in it. The array stays in cache for ranges of
+ * a few million. Partitions are hash64(value) % n_partitions, the same as the hashed path. */
+#define DENSE_MAX_RANGE ((uint64_t)1 << 26)
+#define DENSE_CHUNK 65536
+#define SIGN_BIT ((uint64_t)1 << 63)
+
+typedef struct dense_ctx {
+  enc_ctx *c;
+  uint64_t flip; /* ord = v ^ flip orders values as unsigned */
+  uint64_t *cmin, *cmax; /* [n_chunks] per-chunk ord range (cmin > cmax: no value) */
+  uint64_t dmin;
+  int64_t range; /* max - min + 1 */
+  int32_t *ids;  /* [range] presence, then key id or -1 */
+  int64_t n_rchunks;
+  int64_t *rcount; /* [n_rchunks] keys per range chunk, then first id */
+} dense_ctx;
+
+static ms_status dense_minmax_task(void *vctx, int64_t task, int worker, ms_error *err) {
+  dense_ctx *d = vctx;
+  enc_ctx *c = d->c;
+  bool entity;
+  int64_t lo, hi;
+  chunk_range(c, task, &entity, &lo, &hi);
+  uint64_t mn = UINT64_MAX, mx = 0, v[BLOCK];
+  uint8_t ok[BLOCK];
+  bool any = false;
+  for (int64_t b = lo; b < hi; b += BLOCK) {
+    int64_t n = hi - b < BLOCK ? hi - b : BLOCK;
+    load_canon(&c->kcs[0], false, b, n, v, ok);
+    for (int64_t i = 0; i < n; i++) {
+      if (!ok[i]) continue;
+      uint64_t o = v[i] ^ d->flip;
+      if (o < mn) mn = o;
+      if (o > mx) mx = o;
+      any = true;
+    }
+  }
+  d->cmin[task] = any ? mn : UINT64_MAX;
+  d->cmax[task] = any ? mx : 0;
+  return MS_OK;
+}
+
+static ms_status dense_mark_task(void *vctx, int64_t task, int worker, ms_error *err) {
+  dense_ctx *d = vctx;
+  enc_ctx *c = d->c;
+  bool entity;
+  int64_t lo, hi;
+  chunk_range(c, task, &entity, &lo, &hi);
+  uint64_t v[BLOCK];
+  uint8_t ok[BLOCK];
+  for (int64_t b = lo; b < hi; b += BLOCK) {
+    int64_t n = hi - b < BLOCK ? hi - b : BLOCK;
+    load_canon(&c->kcs[0], false, b, n, v, ok);
+    for (int64_t i = 0; i < n; i++)
+      if (ok[i]) {
+        int32_t *slot = &d->ids[(v[i] ^ d->flip) - d->dmin];
+        /* Racing stores of the same value: relaxed atomics keep that well defined. */
+        if (!__atomic_load_n(slot, __ATOMIC_RELAXED)) __atomic_store_n(slot, 1, __ATOMIC_RELAXED);
+      }
+  }
+  return MS_OK;
+}
+
+static ms_status dense_count_task(void *vctx, int64_t task, int worker, ms_error *err) {
+  dense_ctx *d = vctx;
+  int64_t lo = task * DENSE_CHUNK, hi = lo + DENSE_CHUNK < d->range ? lo + DENSE_CHUNK : d->range;
+  int64_t n = 0;
+  for (int64_t x = lo; x < hi; x++) n += d->ids[x] != 0;
+  d->rcount[task] = n;
+  return MS_OK;
+}
+
+static ms_status dense_assign_task(void *vctx, int64_t task, int worker, ms_error *err) {
+  dense_ctx *d = vctx;
+  enc_ctx *c = d->c;
+  int64_t lo = task * DENSE_CHUNK, hi = lo + DENSE_CHUNK < d->range ? lo + DENSE_CHUNK : d->range;
+  int64_t k = d->rcount[task];
+  int32_t *part = c->out->key_partition;
+  for (int64_t x = lo; x < hi; x++) {
+    if (!d->ids[x]) {
+      d->ids[x] = -1;
+      continue;
+    }
+    uint64_t v = ((uint64_t)x + d->dmin) ^ d->flip;
+    part[k] = (int32_t)(hash64(v) % (uint64_t)c->n_partitions);
+    d->ids[x] = (int32_t)k++;
+  }
+  return MS_OK;
+}
+
+static ms_status dense_lookup_task(void *vctx, int64_t task, int worker, ms_error *err) {
+  dense_ctx *d = vctx;
+  enc_ctx *c = d->c;
+  bool entity;
+  int64_t lo, hi;
+  chunk_range(c, task, &entity, &lo, &hi);
+  int64_t *key = entity ? c->out->entity_key : c->out->feature_key;
+  const uint64_t range = (uint64_t)d->range;
+  uint64_t v[BLOCK];
+  uint8_t ok[BLOCK];
+  for (int64_t b = lo; b < hi; b += BLOCK) {
+    int64_t n = hi - b < BLOCK ? hi - b : BLOCK;
+    load_canon(&c->kcs[0], entity, b, n, v, ok);
+    for (int64_t i = 0; i < n; i++) {
+      uint64_t x = (v[i] ^ d->flip) - d->dmin;
+      key[b + i] = ok[i] && x < range ? d->ids[x] : -1;
+    }
+  }
+  return MS_OK;
+}
+
+/* Tries the dense path; *done tells whether it applied (st is then final). */
+static ms_status dense_encode(enc_ctx *c, ms_pool *pool, bool *done, ms_error *err) {
+  *done = false;
+  dense_ctx d;
+  memset(&d, 0, sizeof d);
+  d.c = c;
+  d.flip = c->kcs[0].f_unsigned ? 0 : SIGN_BIT;
+  if (c->nf == 0) return MS_OK;
+  d.cmin = ms_malloc((size_t)c->n_chunks * sizeof(uint64_t));
+  d.cmax = ms_malloc((size_t)c->n_chunks * sizeof(uint64_t));
+  ms_status st = MS_OK;
+  if (!d.cmin || !d.cmax) st = ms_error_set(err, MS_ERR_NOMEM, "out of memory encoding join keys");
+  if (st == MS_OK) st = ms_pool_run(pool, c->n_chunks, dense_minmax_task, &d, err);
+  uint64_t mn = UINT64_MAX, mx = 0;
+  for (int i = 0; st == MS_OK && i < c->n_chunks; i++) {
+    if (d.cmin[i] < mn) mn = d.cmin[i];
+    if (d.cmax[i] > mx) mx = d.cmax[i];
+  }
+  ms_free(d.cmin);
+  ms_free(d.cmax);
+  if (st != MS_OK) return st;
+  if (mn > mx) mn = mx = 0; /* every feature key is null: an empty range of one value */
+  uint64_t span = mx - mn;
+  if (span >= DENSE_MAX_RANGE || span > 2 * (uint64_t)c->nf + 65536) return MS_OK;
+  *done = true;
+  d.dmin = mn;
+  d.range = (int64_t)span + 1;
+  d.n_rchunks = (d.range + DENSE_CHUNK - 1) / DENSE_CHUNK;
+  d.ids = big_alloc(d.range * (int64_t)sizeof(int32_t));
+  d.rcount = ms_malloc((size_t)d.n_rchunks * sizeof(int64_t));
+  c->out->feature_key = big_alloc(c->nf * (int64_t)sizeof(int64_t));
+  c->out->entity_key = big_alloc(c->ne * (int64_t)sizeof(int64_t));
+  if (!d.ids || !d.rcount || !c->out->feature_key || !c->out->entity_key)
+    st = ms_error_set(err, MS_ERR_NOMEM, "out of memory encoding join keys");
+  if (st == MS_OK) {
+    memset(d.ids, 0, (size_t)d.range * sizeof(int32_t));
+    st = ms_pool_run(pool, c->n_chunks, dense_mark_task, &d, err);
+  }
+  if (st == MS_OK) st = ms_pool_run(pool, d.n_rchunks, dense_count_task, &d, err);
+  if (st == MS_OK) {
+    int64_t k = 0;
+    for (int64_t r = 0; r < d.n_rchunks; r++) {
+      int64_t n = d.rcount[r];
+      d.rcount[r] = k;
+      k += n;
+    }
+    c->out->n_keys = k;
+    c->out->key_partition = ms_malloc((size_t)(k ? k : 1) * sizeof(int32_t));
+    if (!c->out->key_partition) st = ms_error_set(err, MS_ERR_NOMEM, "out of memory encoding join keys");
+  }
+  if (st == MS_OK) st = ms_pool_run(pool, d.n_rchunks, dense_assign_task, &d, err);
+  if (st == MS_OK) st = ms_pool_run(pool, 2 * (int64_t)c->n_chunks, dense_lookup_task, &d, err);
+  ms_free(d.ids);
+  ms_free(d.rcount);
+  return st;
+}
+
 void ms_pit_keys_reset(ms_pit_keys *keys) {
   if (!keys) return;
   ms_free(keys->feature_key);
@@ -627,6 +800,15 @@ ms_status ms_pit_keys_encode(ms_column *const *feature_keys, ms_column *const *e
   out->n_entity_rows = ne;
   out->n_partitions = n_partitions;
   size_t hist_n = (size_t)c.n_chunks * (size_t)nb;
+  if (st == MS_OK && c.fast) {
+    bool done = false;
+    st = dense_encode(&c, pool, &done, err);
+    if (done || st != MS_OK) {
+      ms_free(kcs);
+      if (st != MS_OK) ms_pit_keys_reset(out);
+      return st;
+    }
+  }
   if (st == MS_OK) {
     out->feature_key = big_alloc(nf * (int64_t)sizeof(int64_t));
     out->entity_key = big_alloc(ne * (int64_t)sizeof(int64_t));

@@ -537,7 +537,8 @@ static void test_created_filter_long_walk(void) {
 static void big_case(pit_case *c, int64_t nf, int64_t ne, int64_t n_keys, int round) {
   memset(c, 0, sizeof *c);
   c->n_keys = n_keys > 0 ? 1 : 0;
-  c->pair[0] = 0; /* int64 / int64 */
+  /* int64 / int64 (dense ids) or timestamp[us] values 1000003 apart (hashed ids) */
+  c->pair[0] = round % 3 == 2 ? 11 : 0;
   c->nf = nf;
   c->ne = ne;
   for (int k = 0; k < c->n_keys; k++) {
@@ -845,7 +846,8 @@ static double cpu_s(void) {
   return (double)t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-static void bench_run(int threads, int64_t nf, int64_t ne, int64_t n_keys, bool keyless) {
+static void bench_run(int threads, int64_t nf, int64_t ne, int64_t n_keys, bool keyless,
+                      int64_t spread) {
   ms_error err;
   ms_error_init(&err);
   ms_pool *pool = NULL;
@@ -857,13 +859,13 @@ static void bench_run(int threads, int64_t nf, int64_t ne, int64_t n_keys, bool 
   memset(out, 0, (size_t)ne * 8); /* the caller's array: its first touch is not the kernel's */
   const int64_t t0 = (int64_t)1700000000 * 1000000000, span = (int64_t)365 * DAY;
   for (int64_t i = 0; i < nf; i++) {
-    fk[i] = (int64_t)(rnd() % (uint64_t)n_keys) * 7919 + 1000;
+    fk[i] = (int64_t)(rnd() % (uint64_t)n_keys) * spread + 1000;
     fts[i] = t0 + (int64_t)(rnd() % (uint64_t)span);
     fcr[i] = fts[i] + (int64_t)(rnd() % 1000000000);
   }
   for (int64_t i = 0; i < ne; i++) {
     /* ~5% unknown keys */
-    ek[i] = (rnd() % 20 == 0) ? -5 : (int64_t)(rnd() % (uint64_t)n_keys) * 7919 + 1000;
+    ek[i] = (rnd() % 20 == 0) ? -5 : (int64_t)(rnd() % (uint64_t)n_keys) * spread + 1000;
     ets[i] = t0 + (int64_t)(rnd() % (uint64_t)span);
   }
   ms_column *f = keyless ? NULL : i64_col(fk, nf), *e = keyless ? NULL : i64_col(ek, ne);
@@ -885,7 +887,8 @@ static void bench_run(int threads, int64_t nf, int64_t ne, int64_t n_keys, bool 
   printf("bench %s: %lld feature x %lld entity rows, %lld keys, %d thread(s): encode %.3f s "
          "(cpu %.3f s, scratch peak %.0f MB), join %.3f s (cpu %.3f s, peak above inputs %.0f MB), "
          "matched %lld\n",
-         keyless ? "entity-less" : "int64 key", (long long)nf, (long long)ne,
+         keyless ? "entity-less" : spread == 1 ? "int64 key, dense ids" : "int64 key, spread ids",
+         (long long)nf, (long long)ne,
          (long long)keys.n_keys, threads, b - a, cb - ca, peak_keys / 1e6, c - b, cc - cb,
          peak_join / 1e6,
          (long long)stats.matched);
@@ -900,8 +903,9 @@ static void test_bench(void) {
   const char *b = getenv("MORSEL_PIT_BENCH");
   if (!b || !*b || strcmp(b, "0") == 0) return;
   int64_t nf = 10000000, ne = 1000000;
-  for (int t = 1; t <= 2; t++) bench_run(t, nf, ne, 1000000, false);
-  for (int t = 1; t <= 2; t++) bench_run(t, nf, ne, 1, true);
+  for (int t = 1; t <= 2; t++) bench_run(t, nf, ne, 1000000, false, 1);
+  for (int t = 1; t <= 2; t++) bench_run(t, nf, ne, 1000000, false, 7919);
+  for (int t = 1; t <= 2; t++) bench_run(t, nf, ne, 1, true, 1);
 }
 
 MS_TEST_MAIN(MS_TEST(test_vector_a), MS_TEST(test_vector_b), MS_TEST(test_vector_c),
