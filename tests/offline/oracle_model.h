@@ -140,6 +140,7 @@ enum { OM_ENT_TABLE = 0, OM_ENT_PARQUET = 1, OM_ENT_CSV = 2 };
 
 typedef struct om_case {
   uint64_t seed;
+  int size; /* 0 small; 1 medium (a few thousand rows); 2 large (over 65,536 per view) */
   char dir[1100];
   /* time pool: instants base + k*step (k < nk_t), sometimes nudged by one unit */
   int64_t base_ns, step_ns;
@@ -166,10 +167,18 @@ typedef struct om_case {
   bool ts_problem;        /* no usable entity timestamp column: must be refused */
 } om_case;
 
+/* Key text of a string key index: the pool, then generated names for larger cases. */
 static const char *om_kstr(const om_case *c, int64_t i) {
+  static char more[4096][16];
   if (c->no_empty && i == 1) return "k9";
-  return OM_STR_KEYS[i];
+  if (i < OM_NKEYS) return OM_STR_KEYS[i];
+  if (i >= 4096) return "s-overflow";
+  if (!more[i][0]) snprintf(more[i], sizeof more[i], "s%lld", (long long)i);
+  return more[i];
 }
+
+/* Int key value of a key index: the pool, then plain numbers for larger cases. */
+static int64_t om_kint(int64_t i) { return i < OM_NKEYS ? OM_INT_KEYS[i] : 1000 + i; }
 
 static int64_t om_unit_ns(ms_time_unit u) {
   switch (u) {
