@@ -51,20 +51,22 @@ static void duration(char *buf, size_t size, double s) {
 
 void cli_progress_format(char *buf, size_t size, const char *stage, int64_t rows, int64_t total,
                          double stage_seconds) {
-  char r[32], t[32], rate[32] = "", eta[32] = "";
+  char r[32], t[32], rate[48] = "", eta[32] = "";
   group(r, sizeof r, rows);
   if (total >= 0) group(t, sizeof t, total);
   double per_s = stage_seconds > 0 ? (double)rows / stage_seconds : 0;
-  if (per_s > 0) {
-    group(rate, sizeof rate, (int64_t)per_s);
-    if (total > rows) {
-      char d[16];
-      duration(d, sizeof d, (double)(total - rows) / per_s);
-      snprintf(eta, sizeof eta, "  ETA %s", d);
-    }
+  if (per_s >= 1) { /* below one row a second the rate says nothing; the ETA still does */
+    char n[32];
+    group(n, sizeof n, (int64_t)per_s);
+    snprintf(rate, sizeof rate, "  %s rows/s", n);
   }
-  snprintf(buf, size, "%s  %s%s%s rows%s%s%s%s", stage ? stage : "", r, total >= 0 ? "/" : "",
-           total >= 0 ? t : "", per_s > 0 ? "  " : "", rate, per_s > 0 ? " rows/s" : "", eta);
+  if (per_s > 0 && total > rows) {
+    char d[16];
+    duration(d, sizeof d, (double)(total - rows) / per_s);
+    snprintf(eta, sizeof eta, "  ETA %s", d);
+  }
+  snprintf(buf, size, "%s  %s%s%s rows%s%s", stage ? stage : "", r, total >= 0 ? "/" : "",
+           total >= 0 ? t : "", rate, eta);
 }
 
 void cli_progress_update(void *ctx, const char *stage, int64_t rows_done, int64_t rows_total) {

@@ -287,6 +287,12 @@ grep -q $'\r' "$T/.err" && grep -q "rows" "$T/.err" || fail "no progress line on
 run_rc env MORSEL_PROGRESS=1 "$M" get-historical-features -C "$R" --entity-df "$T/ent_a.csv" --features cust_fv:f --output "$T/p.parquet" --quiet
 [ -z "$err" ] && [ -z "$out" ] || fail "--quiet printed: $out $err"
 
+# on a real terminal (util-linux script gives the command a pty) it is on by itself
+if command -v script >/dev/null; then
+  script -qec "$(printf '%q ' "$M" get-historical-features -C "$R" --entity-df "$T/ent_a.csv" --features cust_fv:f --output "$T/p2.parquet")" /dev/null >"$T/tty.log" </dev/null || fail "run on a pty"
+  grep -q $'\rjoin cust_fv  .* rows' "$T/tty.log" || fail "no progress line on a terminal: $(od -c "$T/tty.log" | head)"
+fi
+
 # ---- saved datasets ----
 S=$R/data/storage/saved_datasets/train_a.parquet
 run_rc "$M" get-historical-features -C "$R" --entity-df "$T/ent_a.csv" --feature-service cust_service --save-dataset train_a
