@@ -141,6 +141,7 @@ enum { OM_ENT_TABLE = 0, OM_ENT_PARQUET = 1, OM_ENT_CSV = 2 };
 typedef struct om_case {
   uint64_t seed;
   int size; /* 0 small; 1 medium (a few thousand rows); 2 large (over 65,536 per view) */
+  bool dense_keys; /* int keys are 1..nk (else the awkward pool, then 1000 + index) */
   char dir[1100];
   /* time pool: instants base + k*step (k < nk_t), sometimes nudged by one unit */
   int64_t base_ns, step_ns;

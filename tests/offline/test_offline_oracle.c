@@ -631,8 +631,7 @@ static om_kv om_gen_key(const om_case *c, om_rng *r, int kind, int n_known, doub
     return k;
   }
   int idx = om_int(r, n_known);
-  k.v = kind == OM_KINT ? om_kint(idx) : idx;
-  (void)c;
+  k.v = kind == OM_KINT ? (c->dense_keys ? idx + 1 : om_kint(idx)) : idx;
   return k;
 }
 
@@ -930,6 +929,7 @@ static ms_status om_generate(om_case *c, uint64_t seed, ms_error *err) {
   if (c->size) {
     c->n_instants = 20 + om_int(&r, 200);
     c->nk = 200 + om_int(&r, 2000);
+    c->dense_keys = om_p(&r, 0.5); /* int keys 1..nk: the kernel's dense path */
     c->range_mode = false;
     if (c->size == 2 && c->n_views > 2) c->n_views = 2;
   }
