@@ -15,9 +15,9 @@
  * aliases and join_key_map; full feature names on or off, the created filter on or off.
  * Requests that must be refused (a name collision without full names, a missing entity
  * column, no or an ambiguous entity timestamp column) must fail naming the problem. The
- * engine runs with 1 and 4 threads (the result taken as a table, through the Arrow C
- * stream or a written Parquet file) and every output cell and type must equal the
- * oracle's.
+ * engine runs with 1 and 4 (or the configured) threads, sometimes after explain with
+ * analyze, the result taken as a table, through the Arrow C stream or a written Parquet
+ * file, and every output cell and type must equal the oracle's.
  *
  * The oracle is the contract written as nested loops: for each entity row and view, scan
  * every source row; keep those whose keys all equal (null never equal), ts <= e.ts, with
@@ -1070,6 +1070,14 @@ static ms_status om_retrieve(om_case *c, ms_repo *repo, int threads, int how, ms
   req.threads = threads;
   ms_retrieval_job *job = NULL;
   ms_status st = ms_get_historical_features(repo, &req, &job, err);
+  if (st == MS_OK && c->seed % 11 == 4) {
+    /* explain with analyze runs the job; the result taken afterwards is that run's */
+    char *text = NULL;
+    st = ms_retrieval_job_explain(job, true, &text, err);
+    if (st == MS_OK && (!text || !*text))
+      st = ms_error_set(err, MS_ERR_INTERNAL, "explain (analyze) returned no text");
+    ms_free(text);
+  }
   if (st == MS_OK) st = om_take_result(c, job, how, out, err);
   if (st == MS_OK && ms_retrieval_job_metadata(job)) {
     int nf = 0;
@@ -1260,7 +1268,8 @@ static bool om_run_seed(uint64_t seed, bool keep, om_stats *stats) {
       goto done;
     }
   }
-  static const int thread_counts[] = {1, 4};
+  /* 0 = the repository's offline_store.threads (1 to 3 in these repositories) */
+  const int thread_counts[] = {1, seed % 3 == 1 ? 0 : 4};
   /* one thread count takes the result another way now and then */
   int how = (int)(seed % 7 == 3 ? OM_OUT_ARROW : seed % 7 == 5 ? OM_OUT_PARQUET : OM_OUT_TABLE);
   for (int t = 0; t < 2 && ok; t++) {
