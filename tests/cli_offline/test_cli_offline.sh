@@ -347,10 +347,29 @@ run_rc "$M" saved-datasets get train_a -C "$R"
 [ $rc = 1 ] && grep -q "get needs --output" <<<"$err" || fail "get without output: $err"
 run_rc "$M" get-historical-features -C "$R" --entity-df "$T/ent_b.csv" --features backfill_fv:f --save-dataset "../evil"
 [ $rc = 1 ] && grep -q "not usable" <<<"$err" || fail "bad dataset name: $err"
+# two processes saving the same new name at once: exactly one wins, and the file is its
+# result, whole (the loser's link(2) fails; nothing is overwritten)
+"$M" get-historical-features -C "$R" --entity-df "$T/ent_a.csv" --features cust_fv:f --save-dataset race --quiet 2>"$T/race1" &
+p1=$!
+"$M" get-historical-features -C "$R" --entity-df "$T/ent_b.csv" --features backfill_fv:f --save-dataset race --quiet 2>"$T/race2" &
+p2=$!
+set +e
+wait $p1; r1=$?
+wait $p2; r2=$?
+set -e
+if [ $r1 = 0 ] && [ $r2 = 1 ]; then winner=$T/a.parquet; loser=$T/race2
+elif [ $r1 = 1 ] && [ $r2 = 0 ]; then winner=$T/b.parquet; loser=$T/race1
+else fail "race: exit statuses $r1 $r2 ($(cat "$T/race1" "$T/race2"))"; winner=; loser=; fi
+if [ -n "$winner" ]; then
+  grep -q "already\|appeared while writing" "$loser" || fail "race loser's message: $(cat "$loser")"
+  expect_eq "race winner's file" "$(cat_csv "$R/data/storage/saved_datasets/race.parquet")" "$(cat_csv "$winner")"
+  run_rc "$M" saved-datasets get race -C "$R" --output "$T/race_back.csv" --quiet
+  expect_eq "race winner registered" "$(cat_csv "$T/race_back.csv")" "$(cat_csv "$winner")"
+fi
 # apply keeps saved datasets
 run_rc "$M" apply -C "$R"
 run_rc "$M" saved-datasets list -C "$R" --json
-expect_eq "saved datasets after apply" "$(/usr/bin/python3 -c 'import json,sys; print(sorted(o["name"] for o in json.load(sys.stdin)))' <<<"$out")" "['loc_all', 'train_a']"
+expect_eq "saved datasets after apply" "$(/usr/bin/python3 -c 'import json,sys; print(sorted(o["name"] for o in json.load(sys.stdin)))' <<<"$out")" "['loc_all', 'race', 'train_a']"
 
 if [ "$failures" -gt 0 ]; then
   echo "$failures failure(s)" >&2
