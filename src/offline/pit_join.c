@@ -18,12 +18,14 @@
  * data.
  *
  * Getting rows to their key cheaply is most of the work. Both sides are bucketed by key-id
- * range (key ids come from ms_pit_keys_encode grouped by hash, so a range is a hash
- * partition) in one parallel histogram + scatter pass into 16-byte records (ts, row, key
- * within the bucket), about 32K rows per bucket so that a bucket stays in cache; each bucket
- * is then an independent task: a counting sort by key within the bucket, then per key the
- * sorts and the sweep. Keys are independent, so the result does not depend on the bucketing,
- * the caller's partitions or the thread count.
+ * range in one parallel histogram + scatter pass into 16-byte records (ts, row, key within
+ * the bucket), about 32K rows per bucket so that a bucket stays in cache; each bucket is then
+ * an independent task: a counting sort by key within the bucket, then per key the sorts and
+ * the sweep. Keys are independent, so the result does not depend on the bucketing, the
+ * caller's partitions or the thread count. The buckets are processed in waves (groups of
+ * buckets whose records fill about WAVE_BYTES): each wave re-reads the key and ts arrays
+ * but reuses one record buffer, which bounds the scratch memory and, where first-touch page
+ * faults are slow (virtual machines), also saves time.
  *
  * One key (an entity-less view puts every row there) would be one task; instead both sides
  * are bucketed by timestamp range, each bucket sorted as its own task (ties never cross a
@@ -47,6 +49,12 @@ typedef struct rec {
 #define MAX_KEY_SHIFT 16
 #define TS_BUCKETS 4096
 #define SERIAL_ROWS 4096
+#define WAVE_BYTES ((int64_t)48 << 20)
+
+/* The wave size; tests make it small to run many waves on small inputs. */
+static int64_t g_wave_bytes = WAVE_BYTES;
+void ms_pit__set_wave_bytes(int64_t bytes); /* internal, for tests; 0 restores the default */
+void ms_pit__set_wave_bytes(int64_t bytes) { g_wave_bytes = bytes > 0 ? bytes : WAVE_BYTES; }
 
 static void *big_alloc(int64_t bytes) {
   void *p = ms_malloc((size_t)(bytes > 0 ? bytes : 1));
@@ -298,6 +306,7 @@ typedef struct side {
   int64_t *hist;  /* [n_chunks * nb]: counts, then scatter cursors */
   int64_t *start; /* [nb + 1] */
   rec *recs;
+  int64_t base; /* record index of the current wave's first bucket */
   /* by-timestamp bucketing (one key) */
   int64_t vmin, vmax;
   int vshift;
@@ -319,6 +328,7 @@ typedef struct join_ctx {
   atomic_bool bad_key;
   atomic_bool needs_fenwick;
   int64_t n_ranges; /* sweep ranges (by_ts) */
+  int64_t wave_b0, wave_b1; /* by key: the buckets of the current wave */
 } join_ctx;
 
 static inline int64_t bucket_of(const join_ctx *c, const side *s, int64_t k, int64_t ts) {
@@ -401,10 +411,14 @@ static ms_status scatter_task(void *vctx, int64_t task, int worker, ms_error *er
   }
   const int shift = c->key_shift;
   const int64_t mask = ((int64_t)1 << shift) - 1, n_keys = c->n_keys;
+  const int64_t b0 = c->wave_b0, nbw = c->wave_b1 - c->wave_b0;
+  r -= s->base;
   for (int64_t i = lo; i < hi; i++) {
     int64_t k = key[i];
     if (k < 0 || k >= n_keys) continue;
-    rec *x = &r[cur[k >> shift]++];
+    int64_t b = k >> shift;
+    if ((uint64_t)(b - b0) >= (uint64_t)nbw) continue; /* another wave's bucket */
+    rec *x = &r[cur[b]++];
     x->ts = ts[i];
     x->row = (uint32_t)i;
     x->key = (uint32_t)(k & mask);
@@ -430,8 +444,9 @@ static ms_status bucket_task(void *vctx, int64_t task, int worker, ms_error *err
   scratch *s = &c->scr[worker];
   const ms_pit_input *in = c->in;
   const side *F = &c->sd[0], *E = &c->sd[1];
-  int64_t fb = F->start[task], fe = F->start[task + 1];
-  int64_t eb = E->start[task], ee = E->start[task + 1];
+  task += c->wave_b0;
+  int64_t fb = F->start[task] - F->base, fe = F->start[task + 1] - F->base;
+  int64_t eb = E->start[task] - E->base, ee = E->start[task + 1] - E->base;
   int64_t nf = fe - fb, ne = ee - eb, matched = 0;
   if ((ne == 0 || nf == 0) && !s->prow) return MS_OK; /* entity rows stay -1 */
   int64_t key0 = task << c->key_shift;
@@ -529,6 +544,7 @@ ms_status ms_pit_join(const ms_pit_input *in, ms_pool *pool, int64_t *out_winner
   if (nf > 0 && (!in->feature_ts || !keys->feature_key))
     return ms_error_set(err, MS_ERR_INVALID, "point-in-time join: missing feature arrays");
   if (stats) stats->n_partitions = keys->n_partitions;
+  ms_mem_advise_huge(out_winner, ne * (int64_t)sizeof(int64_t)); /* often not yet touched */
   for (int64_t i = 0; i < ne; i++) out_winner[i] = -1;
   if (ne == 0 || K == 0) return MS_OK;
 
@@ -596,25 +612,61 @@ ms_status ms_pit_join(const ms_pit_input *in, ms_pool *pool, int64_t *out_winner
   if (st == MS_OK && atomic_load(&c.bad_key))
     st = ms_error_set(err, MS_ERR_INVALID, "point-in-time join: a key id is out of range");
   if (st == MS_OK) {
-    for (int w = 0; w < 2 && st == MS_OK; w++) {
-      prefix(&c, &c.sd[w]);
-      c.sd[w].recs = big_alloc(c.sd[w].start[c.nb] * (int64_t)sizeof(rec));
-      if (!c.sd[w].recs) st = ms_error_set(err, MS_ERR_NOMEM, "out of memory in the point-in-time join");
-    }
-  }
-  if (st == MS_OK) st = ms_pool_run(pool, 2 * (int64_t)c.n_chunks, scatter_task, &c, err);
-  for (int w = 0; w < 2; w++) {
-    ms_free(c.sd[w].hist);
-    c.sd[w].hist = NULL;
+    prefix(&c, &c.sd[0]);
+    prefix(&c, &c.sd[1]);
   }
   int64_t n_tasks = 0;
   if (st == MS_OK && !c.by_ts) {
-    n_tasks = c.nb;
-    c.task_matched = ms_calloc((size_t)n_tasks, sizeof(int64_t));
-    if (!c.task_matched) st = ms_error_set(err, MS_ERR_NOMEM, "out of memory in the point-in-time join");
-    if (st == MS_OK) st = ms_pool_run(pool, c.nb, bucket_task, &c, err);
+    /* Waves: key-range buckets are independent, so the scatter and the bucket tasks run
+     * over a few groups of buckets in turn, each re-reading the key and ts arrays but
+     * reusing one record buffer of about WAVE_BYTES: less memory, and on machines where
+     * first-touch page faults are slow, less time too. */
+    const int64_t *fs = c.sd[0].start, *es = c.sd[1].start;
+    int64_t total = fs[c.nb] + es[c.nb];
+    int64_t waves = (total * (int64_t)sizeof(rec) + g_wave_bytes - 1) / g_wave_bytes;
+    if (waves < 1) waves = 1;
+    int64_t target = (total + waves - 1) / waves;
+    int64_t *cut = ms_malloc((size_t)(c.nb + 1) * sizeof(int64_t));
+    int64_t n_waves = 0, max_f = 0, max_e = 0;
+    if (!cut) st = ms_error_set(err, MS_ERR_NOMEM, "out of memory in the point-in-time join");
+    if (st == MS_OK) {
+      cut[0] = 0;
+      for (int64_t b = 0; b < c.nb; b++) {
+        int64_t acc = fs[b + 1] - fs[cut[n_waves]] + es[b + 1] - es[cut[n_waves]];
+        if (acc > target && b > cut[n_waves]) cut[++n_waves] = b;
+      }
+      cut[++n_waves] = c.nb;
+      for (int64_t w = 0; w < n_waves; w++) {
+        if (fs[cut[w + 1]] - fs[cut[w]] > max_f) max_f = fs[cut[w + 1]] - fs[cut[w]];
+        if (es[cut[w + 1]] - es[cut[w]] > max_e) max_e = es[cut[w + 1]] - es[cut[w]];
+      }
+      c.sd[0].recs = big_alloc(max_f * (int64_t)sizeof(rec));
+      c.sd[1].recs = big_alloc(max_e * (int64_t)sizeof(rec));
+      n_tasks = c.nb;
+      c.task_matched = ms_calloc((size_t)n_tasks, sizeof(int64_t));
+      if (!c.sd[0].recs || !c.sd[1].recs || !c.task_matched)
+        st = ms_error_set(err, MS_ERR_NOMEM, "out of memory in the point-in-time join");
+    }
+    for (int64_t w = 0; w < n_waves && st == MS_OK; w++) {
+      c.wave_b0 = cut[w];
+      c.wave_b1 = cut[w + 1];
+      c.sd[0].base = fs[cut[w]];
+      c.sd[1].base = es[cut[w]];
+      st = ms_pool_run(pool, 2 * (int64_t)c.n_chunks, scatter_task, &c, err);
+      if (st == MS_OK) st = ms_pool_run(pool, c.wave_b1 - c.wave_b0, bucket_task, &c, err);
+    }
+    ms_free(cut);
   } else if (st == MS_OK) {
-    st = ms_pool_run(pool, 2 * c.nb, ts_sort_task, &c, err);
+    for (int w = 0; w < 2 && st == MS_OK; w++) {
+      c.sd[w].recs = big_alloc(c.sd[w].start[c.nb] * (int64_t)sizeof(rec));
+      if (!c.sd[w].recs) st = ms_error_set(err, MS_ERR_NOMEM, "out of memory in the point-in-time join");
+    }
+    if (st == MS_OK) st = ms_pool_run(pool, 2 * (int64_t)c.n_chunks, scatter_task, &c, err);
+    for (int w = 0; w < 2; w++) {
+      ms_free(c.sd[w].hist);
+      c.sd[w].hist = NULL;
+    }
+    if (st == MS_OK) st = ms_pool_run(pool, 2 * c.nb, ts_sort_task, &c, err);
     int64_t nek = c.sd[1].start[c.nb];
     c.n_ranges = (int64_t)c.n_workers * 8;
     if (c.n_ranges > nek / 1024 + 1) c.n_ranges = nek / 1024 + 1;
@@ -657,6 +709,7 @@ ms_status ms_pit_join(const ms_pit_input *in, ms_pool *pool, int64_t *out_winner
   for (int w = 0; w < 2; w++) {
     ms_free(c.sd[w].recs);
     ms_free(c.sd[w].start);
+    ms_free(c.sd[w].hist);
   }
   ms_free(c.scr);
   ms_free(c.task_matched);

@@ -18,12 +18,17 @@
  * bytes at all; any other shape hashes the tuple's canonical bytes (XXH3) and keeps the
  * distinct tuples in an arena.
  *
- * Parallelism and determinism. Rows are first scattered into B internal buckets by hash
- * (one pass, parallel over row chunks, each chunk in row order); each bucket then builds its
- * own table and probes its own entity rows, on the pool. Key ids are numbered bucket by
- * bucket, in first-appearance order within a bucket, so ids, partitions and every result
- * are the same for any thread count. A key's partition is hash % n_partitions: a function of
- * the tuple value alone, the same on every machine. */
+ * When that single column's feature values span a small range (ids 0..K-1, the usual
+ * surrogate keys), a presence array over the range becomes the id table instead (the dense
+ * path below): no hashing and no scatter at all.
+ *
+ * Parallelism and determinism. Otherwise rows are first scattered into B internal buckets by
+ * hash (one pass, parallel over row chunks, each chunk in row order); each bucket then builds
+ * its own table and probes its own entity rows, on the pool. Key ids are numbered bucket by
+ * bucket, in first-appearance order within a bucket (dense path: in value order), so ids,
+ * partitions and every result are the same for any thread count. A key's partition is
+ * hash % n_partitions: a function of the tuple value alone (the same 64-bit hash on both
+ * paths), the same on every machine. Large arrays ask for huge pages before first touch. */
 #include <limits.h>
 #include <stdatomic.h>
 #include <string.h>
