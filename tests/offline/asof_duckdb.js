@@ -32,9 +32,9 @@ const fs = require('fs');
 const path = require('path');
 const { duckdb, morsel, scratch, SMALL, MORSEL, requireMorsel } = require('../interop/lib/common');
 
-const N = SMALL ? 20000 : 120000;  // feature rows
-const M = SMALL ? 4000 : 24000;    // entity rows
-const K = SMALL ? 2000 : 12000;    // known customer ids (about 10 rows each)
+const N = SMALL ? 20000 : 80000;   // feature rows (over 65,536 with the entity rows: partitioned join)
+const M = SMALL ? 4000 : 16000;    // entity rows
+const K = SMALL ? 2000 : 8000;     // known customer ids (about 10 rows each)
 // Two sources: `feats` (one int key, a created column) and `pairs` (an int and a string
 // key, no created column: exact ties go by source order alone, across two files).
 const SOURCES = {
