@@ -803,6 +803,33 @@ static void test_invalid_inputs(void) {
   ms_pit_keys_reset(&keys);
 }
 
+/* A key's partition depends on its value alone: the dense path (values 0..99) and the
+ * hashed path (the same values plus one far away) agree, for several partition counts. */
+static void test_partition_stable_across_paths(void) {
+  ms_error err;
+  ms_error_init(&err);
+  int64_t a[101], b[101];
+  for (int i = 0; i < 100; i++) a[i] = b[i] = i;
+  b[100] = (int64_t)1 << 50; /* too far for the dense path */
+  ms_column *ca = i64_col(a, 100), *cb = i64_col(b, 101);
+  int32_t parts[] = {1, 3, 64, 1000};
+  for (int p = 0; p < 4; p++) {
+    ms_pit_keys ka, kb;
+    CHECK_OK(ms_pit_keys_encode(&ca, &ca, 1, parts[p], NULL, &ka, &err), &err);
+    CHECK_OK(ms_pit_keys_encode(&cb, &cb, 1, parts[p], NULL, &kb, &err), &err);
+    bool same = ka.n_keys == 100 && kb.n_keys == 101;
+    for (int i = 0; i < 100 && same; i++)
+      same = ka.key_partition[ka.feature_key[i]] == kb.key_partition[kb.feature_key[i]] &&
+             ka.entity_key[i] == ka.feature_key[i] && kb.entity_key[i] == kb.feature_key[i];
+    ms_pit_keys_reset(&ka);
+    ms_pit_keys_reset(&kb);
+    CHECK_MSG(same, "partitions differ between the dense and hashed paths (%d partitions)",
+              parts[p]);
+  }
+  ms_column_release(ca);
+  ms_column_release(cb);
+}
+
 /* Extreme timestamps and ttl: no overflow in e.ts - ttl. */
 static void test_extreme_values(void) {
   ms_error err;
@@ -916,7 +943,7 @@ static void test_bench(void) {
 
 MS_TEST_MAIN(MS_TEST(test_vector_a), MS_TEST(test_vector_b), MS_TEST(test_vector_c),
              MS_TEST(test_type_mismatch), MS_TEST(test_invalid_inputs),
-             MS_TEST(test_extreme_values), MS_TEST(test_random_small),
+             MS_TEST(test_extreme_values), MS_TEST(test_partition_stable_across_paths), MS_TEST(test_random_small),
              MS_TEST(test_random_large), MS_TEST(test_created_filter_long_walk),
              MS_TEST(test_many_keys), MS_TEST(test_one_key_wide_range),
              MS_TEST(test_bench))
