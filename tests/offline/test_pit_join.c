@@ -778,6 +778,135 @@ static void test_type_mismatch(void) {
   CHECK(keys.feature_key == NULL && keys.n_keys == 0);
 }
 
+/* Key types beyond the random matrix: decimal128, fixed_binary, binary vs large_binary,
+ * uint64 against int64 at the sign boundary, timestamps of different units, the null type,
+ * and pairs that are type errors. */
+static ms_column *bytes_col(ms_datatype t, const char *const *v, const int *len, int n) {
+  ms_column_builder *b;
+  if (ms_column_builder_create(&t, n, &b, NULL) != MS_OK) return NULL;
+  for (int i = 0; i < n; i++) {
+    if (!v[i]) ms_builder_append_null(b);
+    else ms_builder_append_bytes(b, v[i], len[i]);
+  }
+  ms_column *c = NULL;
+  ms_builder_finish(b, &c, NULL);
+  ms_column_builder_destroy(b);
+  return c;
+}
+
+static ms_column *int_col(ms_datatype t, const int64_t *v, int n, bool u) {
+  ms_column_builder *b;
+  if (ms_column_builder_create(&t, n, &b, NULL) != MS_OK) return NULL;
+  for (int i = 0; i < n; i++) {
+    if (u) ms_builder_append_u64(b, (uint64_t)v[i]);
+    else ms_builder_append_i64(b, v[i]);
+  }
+  ms_column *c = NULL;
+  ms_builder_finish(b, &c, NULL);
+  ms_column_builder_destroy(b);
+  return c;
+}
+
+/* Encodes one key column pair; want_same[i] = feature row matched by entity row i or -1. */
+static bool encode_matches(ms_column *f, ms_column *e, const int *want, int ne, char *why,
+                           size_t n) {
+  ms_error err;
+  ms_error_init(&err);
+  ms_pit_keys keys;
+  ms_status st = ms_pit_keys_encode(&f, &e, 1, 3, NULL, &keys, &err);
+  ms_column_release(f);
+  ms_column_release(e);
+  if (st != MS_OK) {
+    snprintf(why, n, "encode failed: %.200s", err.message);
+    return false;
+  }
+  bool ok = true;
+  for (int i = 0; i < ne && ok; i++) {
+    int64_t want_key = want[i] < 0 ? -1 : keys.feature_key[want[i]];
+    if (keys.entity_key[i] != want_key || (want[i] >= 0 && want_key < 0)) {
+      snprintf(why, n, "entity row %d: key %lld, want %lld", i, (long long)keys.entity_key[i],
+               (long long)want_key);
+      ok = false;
+    }
+  }
+  ms_pit_keys_reset(&keys);
+  return ok;
+}
+
+static void test_other_key_types(void) {
+  char why[256] = "";
+  /* decimal128(10, 2): 16-byte little-endian values */
+  char d1[16] = {1}, d2[16] = {2}, d3[16] = {3};
+  const char *fd[] = {d1, d2, d1, NULL}, *ed[] = {d2, d3, d1, NULL};
+  int l16[] = {16, 16, 16, 16};
+  int want_d[] = {1, -1, 0, -1};
+  CHECK_MSG(encode_matches(bytes_col(ms_type_decimal128(10, 2), fd, l16, 4),
+                           bytes_col(ms_type_decimal128(12, 2), ed, l16, 4), want_d, 4, why,
+                           sizeof why), "decimal: %s", why);
+  /* fixed_binary(3) */
+  const char *fx[] = {"abc", "abd", NULL}, *ex[] = {"abd", "abc", "zzz"};
+  int l3[] = {3, 3, 3};
+  int want_x[] = {1, 0, -1};
+  CHECK_MSG(encode_matches(bytes_col(ms_type_fixed_binary(3), fx, l3, 3),
+                           bytes_col(ms_type_fixed_binary(3), ex, l3, 3), want_x, 3, why,
+                           sizeof why), "fixed_binary: %s", why);
+  /* binary vs large_binary, with the empty value (not null) */
+  const char *fb[] = {"ab", "", "a\0b"}, *eb[] = {"", "a\0b", "ab", NULL};
+  int lf[] = {2, 0, 3}, le[] = {0, 3, 2, 0};
+  int want_b[] = {1, 2, 0, -1};
+  CHECK_MSG(encode_matches(bytes_col(ms_type(MS_TYPE_BINARY), fb, lf, 3),
+                           bytes_col(ms_type(MS_TYPE_LARGE_BINARY), eb, le, 4), want_b, 4,
+                           why, sizeof why), "binary: %s", why);
+  /* uint64 feature values against int64 entity values: -1 is not UINT64_MAX */
+  int64_t fu[] = {-1 /* UINT64_MAX */, 5}, eu[] = {-1, 5};
+  int want_u[] = {-1, 1};
+  CHECK_MSG(encode_matches(int_col(ms_type(MS_TYPE_UINT64), fu, 2, true),
+                           int_col(ms_type(MS_TYPE_INT64), eu, 2, false), want_u, 2, why,
+                           sizeof why), "uint64/int64: %s", why);
+  CHECK_MSG(encode_matches(int_col(ms_type(MS_TYPE_INT64), eu, 2, false),
+                           int_col(ms_type(MS_TYPE_UINT64), fu, 2, true), want_u, 2, why,
+                           sizeof why), "int64/uint64: %s", why);
+  /* timestamp[s] against timestamp[ns] and the reverse */
+  int64_t fs[] = {10, 20}, ens[] = {10000000000LL, 10000000001LL, 20000000000LL};
+  int want_t[] = {0, -1, 1};
+  CHECK_MSG(encode_matches(int_col(ms_type_timestamp(MS_UNIT_SECOND, ""), fs, 2, false),
+                           int_col(ms_type_timestamp(MS_UNIT_NANO, "UTC"), ens, 3, false),
+                           want_t, 3, why, sizeof why), "ts s/ns: %s", why);
+  int64_t fns[] = {10000000001LL, 10000000000LL}, es[] = {10, 11};
+  int want_t2[] = {1, -1};
+  CHECK_MSG(encode_matches(int_col(ms_type_timestamp(MS_UNIT_NANO, ""), fns, 2, false),
+                           int_col(ms_type_timestamp(MS_UNIT_SECOND, ""), es, 2, false),
+                           want_t2, 2, why, sizeof why), "ts ns/s: %s", why);
+  /* the null type: nothing matches */
+  ms_datatype nt = ms_type(MS_TYPE_NULL);
+  ms_column *nf = NULL;
+  ms_error err;
+  ms_error_init(&err);
+  CHECK_OK(ms_column_create_nulls(&nt, 2, &nf, &err), &err);
+  int64_t ev[] = {1, 2};
+  int want_n[] = {-1, -1};
+  CHECK_MSG(encode_matches(nf, int_col(ms_type(MS_TYPE_INT64), ev, 2, false), want_n, 2, why,
+                           sizeof why), "null type: %s", why);
+  /* type errors */
+  struct { ms_datatype f, e; } bad[] = {
+      {ms_type(MS_TYPE_BOOL), ms_type(MS_TYPE_INT64)},
+      {ms_type(MS_TYPE_UTF8), ms_type(MS_TYPE_BINARY)},
+      {ms_type(MS_TYPE_FLOAT64), ms_type(MS_TYPE_FLOAT64)},
+      {ms_type_decimal128(10, 2), ms_type_decimal128(10, 3)},
+      {ms_type(MS_TYPE_DATE32), ms_type_timestamp(MS_UNIT_SECOND, "")},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    ms_column *f = NULL, *e = NULL;
+    CHECK_OK(ms_column_create_nulls(&bad[i].f, 1, &f, &err), &err);
+    CHECK_OK(ms_column_create_nulls(&bad[i].e, 1, &e, &err), &err);
+    ms_pit_keys keys;
+    ms_status st = ms_pit_keys_encode(&f, &e, 1, 1, NULL, &keys, &err);
+    ms_column_release(f);
+    ms_column_release(e);
+    CHECK_MSG(st == MS_ERR_TYPE, "pair %zu: status %d", i, (int)st);
+  }
+}
+
 static void test_invalid_inputs(void) {
   ms_error err;
   ms_error_init(&err);
@@ -942,7 +1071,8 @@ static void test_bench(void) {
 }
 
 MS_TEST_MAIN(MS_TEST(test_vector_a), MS_TEST(test_vector_b), MS_TEST(test_vector_c),
-             MS_TEST(test_type_mismatch), MS_TEST(test_invalid_inputs),
+             MS_TEST(test_type_mismatch), MS_TEST(test_other_key_types),
+             MS_TEST(test_invalid_inputs),
              MS_TEST(test_extreme_values), MS_TEST(test_partition_stable_across_paths), MS_TEST(test_random_small),
              MS_TEST(test_random_large), MS_TEST(test_created_filter_long_walk),
              MS_TEST(test_many_keys), MS_TEST(test_one_key_wide_range),
