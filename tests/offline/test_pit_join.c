@@ -1021,16 +1021,35 @@ static void bench_run(int threads, int64_t nf, int64_t ne, int64_t n_keys, bool 
   memset(out, 0, (size_t)ne * 8); /* the caller's array: its first touch is not the kernel's */
   const int64_t t0 = (int64_t)1700000000 * 1000000000, span = (int64_t)365 * DAY;
   for (int64_t i = 0; i < nf; i++) {
-    fk[i] = (int64_t)(rnd() % (uint64_t)n_keys) * spread + 1000;
+    fk[i] = (int64_t)(rnd() % (uint64_t)n_keys) * (spread ? spread : 1) + 1000;
     fts[i] = t0 + (int64_t)(rnd() % (uint64_t)span);
     fcr[i] = fts[i] + (int64_t)(rnd() % 1000000000);
   }
   for (int64_t i = 0; i < ne; i++) {
     /* ~5% unknown keys */
-    ek[i] = (rnd() % 20 == 0) ? -5 : (int64_t)(rnd() % (uint64_t)n_keys) * spread + 1000;
+    ek[i] = (rnd() % 20 == 0) ? -5 : (int64_t)(rnd() % (uint64_t)n_keys) * (spread ? spread : 1) + 1000;
     ets[i] = t0 + (int64_t)(rnd() % (uint64_t)span);
   }
-  ms_column *f = keyless ? NULL : i64_col(fk, nf), *e = keyless ? NULL : i64_col(ek, ne);
+  ms_column *f = NULL, *e = NULL;
+  if (spread == 0) { /* utf8 keys "customer-<n>" */
+    ms_datatype st = ms_type(MS_TYPE_UTF8);
+    for (int side = 0; side < 2; side++) {
+      ms_column_builder *bld;
+      int64_t n = side ? ne : nf;
+      const int64_t *v = side ? ek : fk;
+      CHECK_OK(ms_column_builder_create(&st, n, &bld, &err), &err);
+      for (int64_t i = 0; i < n; i++) {
+        char buf[32];
+        int len = snprintf(buf, sizeof buf, "customer-%lld", (long long)v[i]);
+        ms_builder_append_bytes(bld, buf, len);
+      }
+      CHECK_OK(ms_builder_finish(bld, side ? &e : &f, &err), &err);
+      ms_column_builder_destroy(bld);
+    }
+  } else if (!keyless) {
+    f = i64_col(fk, nf);
+    e = i64_col(ek, ne);
+  }
   ms_pit_keys keys;
   int64_t peak0 = ms_mem_current();
   ms_mem_reset_peak();
@@ -1049,7 +1068,10 @@ static void bench_run(int threads, int64_t nf, int64_t ne, int64_t n_keys, bool 
   printf("bench %s: %lld feature x %lld entity rows, %lld keys, %d thread(s): encode %.3f s "
          "(cpu %.3f s, scratch peak %.0f MB), join %.3f s (cpu %.3f s, peak above inputs %.0f MB), "
          "matched %lld\n",
-         keyless ? "entity-less" : spread == 1 ? "int64 key, dense ids" : "int64 key, spread ids",
+         keyless     ? "entity-less"
+         : spread == 0 ? "utf8 key"
+         : spread == 1 ? "int64 key, dense ids"
+                       : "int64 key, spread ids",
          (long long)nf, (long long)ne,
          (long long)keys.n_keys, threads, b - a, cb - ca, peak_keys / 1e6, c - b, cc - cb,
          peak_join / 1e6,
@@ -1067,6 +1089,7 @@ static void test_bench(void) {
   int64_t nf = 10000000, ne = 1000000;
   for (int t = 1; t <= 2; t++) bench_run(t, nf, ne, 1000000, false, 1);
   for (int t = 1; t <= 2; t++) bench_run(t, nf, ne, 1000000, false, 7919);
+  for (int t = 1; t <= 2; t++) bench_run(t, nf, ne, 1000000, false, 0);
   for (int t = 1; t <= 2; t++) bench_run(t, nf, ne, 1, true, 1);
 }
 
