@@ -215,6 +215,23 @@ static bool tuple_bytes(const key_col *kcs, int n, bool entity, int64_t i, uint8
   return true;
 }
 
+/* The bytes that identify row i's tuple: for one utf8/binary column the value itself,
+ * straight from the column (no copy); otherwise the canonical tuple bytes in *buf. False
+ * for a null or unmatchable tuple, with *len = -1 when out of memory. */
+static inline bool row_key(const key_col *kcs, int n, bool entity, int64_t i, uint8_t **buf,
+                           int64_t *cap, const uint8_t **key, int64_t *len) {
+  if (n == 1 && kcs[0].cls == KC_BYTES) {
+    const ms_column *col = entity ? kcs[0].e : kcs[0].f;
+    *len = 0;
+    if (!col_valid(col, i)) return false;
+    *key = ms_column_get_bytes(col, i, len);
+    return true;
+  }
+  if (!tuple_bytes(kcs, n, entity, i, buf, cap, len)) return false;
+  *key = *buf;
+  return true;
+}
+
 /* Large arrays ask for huge pages before their first touch: on virtual machines 4 KiB
  * page faults cost more than the work done on the memory. */
 static void *big_alloc(int64_t bytes) {
@@ -362,8 +379,9 @@ static ms_status hash_task(void *vctx, int64_t task, int worker, ms_error *err) 
   for (int64_t i = lo; i < hi; i++) {
     int64_t len = 0;
     uint64_t h = NOKEY;
-    if (tuple_bytes(c->kcs, c->n_cols, entity, i, &buf, &cap, &len)) {
-      h = XXH3_64bits(buf, (size_t)len);
+    const uint8_t *kb;
+    if (row_key(c->kcs, c->n_cols, entity, i, &buf, &cap, &kb, &len)) {
+      h = XXH3_64bits(kb, (size_t)len);
       if (h == NOKEY) h = NOKEY - 1;
     } else if (len < 0) {
       ms_free(buf);
@@ -443,13 +461,14 @@ static ms_status build_task(void *vctx, int64_t task, int worker, ms_error *err)
   for (int64_t r = c->f_start[task]; r < c->f_start[task + 1] && st == MS_OK; r++) {
     uint64_t h, v;
     int64_t len = 0;
+    const uint8_t *kb = NULL;
     if (c->fast) {
       v = c->f_items[r];
       h = hash64(v);
     } else {
       int64_t i = (int64_t)c->f_items[r];
       h = fhash[i];
-      if (!tuple_bytes(c->kcs, c->n_cols, false, i, &buf, &bcap, &len)) { st = MS_ERR_NOMEM; break; }
+      if (!row_key(c->kcs, c->n_cols, false, i, &buf, &bcap, &kb, &len)) { st = MS_ERR_NOMEM; break; }
       v = h;
     }
     uint64_t mask = (uint64_t)cap - 1;
@@ -478,7 +497,7 @@ static ms_status build_task(void *vctx, int64_t task, int worker, ms_error *err)
             arena_cap = ac;
           }
           if (nk == 0) key_off[0] = 0;
-          memcpy(arena + arena_len, buf, (size_t)len);
+          if (len) memcpy(arena + arena_len, kb, (size_t)len);
           arena_len += len;
           key_off[nk + 1] = arena_len;
         }
@@ -492,7 +511,7 @@ static ms_status build_task(void *vctx, int64_t task, int worker, ms_error *err)
       if (sl->v != v) continue;
       int64_t k = sl->id1 - 1;
       if (!c->fast && (key_off[k + 1] - key_off[k] != len ||
-                       memcmp(arena + key_off[k], buf, (size_t)len) != 0))
+                       (len && memcmp(arena + key_off[k], kb, (size_t)len) != 0)))
         continue;
       c->f_items[r] = (uint64_t)k;
       break;
@@ -502,13 +521,14 @@ static ms_status build_task(void *vctx, int64_t task, int worker, ms_error *err)
   for (int64_t r = c->e_start[task]; r < c->e_start[task + 1] && st == MS_OK; r++) {
     uint64_t h, v;
     int64_t len = 0;
+    const uint8_t *kb = NULL;
     if (c->fast) {
       v = c->e_items[r];
       h = hash64(v);
     } else {
       int64_t i = (int64_t)c->e_items[r];
       h = ehash[i];
-      if (!tuple_bytes(c->kcs, c->n_cols, true, i, &buf, &bcap, &len)) { st = MS_ERR_NOMEM; break; }
+      if (!row_key(c->kcs, c->n_cols, true, i, &buf, &bcap, &kb, &len)) { st = MS_ERR_NOMEM; break; }
       v = h;
     }
     uint64_t found = NO_LOCAL;
@@ -517,7 +537,7 @@ static ms_status build_task(void *vctx, int64_t task, int worker, ms_error *err)
       if (sl->v != v) continue;
       int64_t k = sl->id1 - 1;
       if (!c->fast && (key_off[k + 1] - key_off[k] != len ||
-                       memcmp(arena + key_off[k], buf, (size_t)len) != 0))
+                       (len && memcmp(arena + key_off[k], kb, (size_t)len) != 0)))
         continue;
       found = (uint64_t)k;
       break;
