@@ -142,6 +142,8 @@ typedef struct om_case {
   uint64_t seed;
   int size; /* 0 small; 1 medium (a few thousand rows); 2 large (over 65,536 per view) */
   bool dense_keys; /* int keys are 1..nk (else the awkward pool, then 1000 + index) */
+  int mem_limit_mb; /* offline_store.memory_limit_mb (0 = none): small, for time windows */
+  int64_t window_s; /* offline_store.window_size_for_joins in seconds */
   char dir[1100];
   /* time pool: instants base + k*step (k < nk_t), sometimes nudged by one unit */
   int64_t base_ns, step_ns;
@@ -626,6 +628,9 @@ static ms_status om_write_repo(om_case *c, int cfg_threads, ms_error *err) {
   if (!f) return ms_error_set(err, MS_ERR_IO, "cannot write %s", path);
   fprintf(f, "project: oracle\nprovider: local\nregistry: data/registry.db\n"
              "offline_store:\n  type: morsel\n  threads: %d\n", cfg_threads);
+  if (c->mem_limit_mb)
+    fprintf(f, "  memory_limit_mb: %d\n  window_size_for_joins: %llds\n", c->mem_limit_mb,
+            (long long)c->window_s);
   fclose(f);
   snprintf(path, sizeof path, "%s/defs.yaml", c->dir);
   f = fopen(path, "w");
