@@ -139,6 +139,7 @@ typedef struct read_ctx {
    * and pre-filter flags straight into these (no per-unit arrays, no copy afterwards) */
   int64_t *g_ts, *g_cr;
   uint8_t *g_crv, *g_ok;
+  int64_t task_base;     /* first unit of the batch the pool is running */
 } read_ctx;
 
 /* Large scratch arrays: huge pages cut first-touch faults. */
@@ -228,7 +229,7 @@ static ms_status read_unit(read_ctx *c, ofs_unit *u, ms_pool *pool, ms_error *er
 static ms_status read_task(void *ctx, int64_t task, int worker, ms_error *err) {
   (void)worker;
   read_ctx *c = ctx;
-  return read_unit(c, &c->units[task], NULL, err);
+  return read_unit(c, &c->units[c->task_base + task], NULL, err);
 }
 
 /* Can the features be read after the join? Only when the join columns come first in
@@ -397,7 +398,7 @@ ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, boo
   }
   const char *stage = v->stage_read;
   ofs_progress(job, stage, 0, v->rows_total);
-  read_ctx ctx = {v, &ro, units, n_join, NULL, NULL, NULL, NULL};
+  read_ctx ctx = {v, &ro, units, n_join, NULL, NULL, NULL, NULL, 0};
   /* Every unit a row group of known size: one set of arrays, written in place. */
   bool prealloc = st == MS_OK && n_units > 0;
   int64_t total_expect = 0;
@@ -418,8 +419,17 @@ ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, boo
   }
   int threads = pool ? ms_pool_size(pool) : 1;
   if (st == MS_OK && threads > 1 && n_units >= threads) {
-    /* Many units: one task per unit, decoding inside a unit serial. */
-    st = ms_pool_run(pool, n_units, read_task, &ctx, err);
+    /* Many units: one task per unit, decoding inside a unit serial. They run in batches of
+     * a few units per thread so that progress (reported from this thread only) moves
+     * during a long read; units are of similar size, so the batch ends cost little. */
+    const int64_t batch = (int64_t)threads * 4;
+    for (int64_t b0 = 0; b0 < n_units && st == MS_OK; b0 += batch) {
+      int64_t nb = n_units - b0 < batch ? n_units - b0 : batch;
+      ctx.task_base = b0;
+      st = ms_pool_run(pool, nb, read_task, &ctx, err);
+      for (int64_t i = b0; i < b0 + nb; i++) v->rows_read += units[i].n;
+      if (st == MS_OK) ofs_progress(job, stage, v->rows_read, v->rows_total);
+    }
   } else {
     /* Few units: one at a time, column chunks decoded in parallel. */
     for (int64_t i = 0; i < n_units && st == MS_OK; i++) {
