@@ -23,7 +23,8 @@
 // BENCH_THREADS (2), BENCH_DIR (build/bench), BENCH_OUT (docs/benchmarks.md), MORSEL,
 // BENCH_PYTHON (/usr/bin/python3), PIT_PANDAS_L (1 = run pandas at L too; off by default:
 // 50M rows of CSV in pandas take tens of GB and many minutes), PIT_PREPARE_ONLY (1 = only
-// generate the data and repositories).
+// generate the data and repositories), PIT_REPORT_ONLY (1 = only rewrite the report from the
+// results.json files of earlier runs).
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -234,7 +235,10 @@ function benchSize(size) {
       seconds: median(ms.map((m) => m.seconds)), rss: median(ms.map((m) => m.rss_kb)) / 1024, all: ms.map((m) => Number(m.seconds.toFixed(3))),
       date: started.toISOString().replace(/\.\d+Z$/, 'Z'), loads: ms.map((m) => m.load.split(' ')[0]),
     };
-    if (tool === 'pandas') for (const k of ['read', 'core', 'write']) summary[tool][k] = median(ms.map((m) => m[k]));
+    if (tool === 'pandas') {
+      for (const k of ['read', 'core', 'write']) summary[tool][k] = median(ms.map((m) => m[k]));
+      summary[tool].all_core = ms.map((m) => Number(m.core.toFixed(3)));
+    }
   }
   Object.assign(summary, carried);
   if (!explain && prev && carried.morsel) explain = prev.explain;
@@ -302,6 +306,20 @@ function section(all) {
   L.push('Every run (seconds, then the 1-minute load average after each run, and the date of the runs):');
   for (const r of all) L.push(`- ${r.size}: ` + Object.entries(r.summary).map(([t, s]) => `${t} ${s.all.join(' / ')} s (load ${(s.loads || []).join(' / ')}; ${s.date || r.started})`).join(', '));
   const pd = all.filter((r) => r.summary.pandas);
+  // Ratios within one round (the tools of a round ran back to back, under about the same
+  // load): the load on this shared machine moves a lot between rounds, so these say more
+  // than ratios of medians taken from different rounds.
+  L.push('');
+  for (const r of all) {
+    const s = r.summary, mo = s.morsel;
+    if (!mo || !(s.duckdb || s.duckdb_struct) || (s.duckdb && s.duckdb.date !== mo.date)) continue;
+    const rounds = mo.all.map((m, i) => {
+      const dd = Math.min(s.duckdb ? s.duckdb.all[i] : Infinity, s.duckdb_struct ? s.duckdb_struct.all[i] : Infinity);
+      const pj = s.pandas && s.pandas.date === mo.date && s.pandas.all_core ? s.pandas.all_core[i] : NaN;
+      return `round ${i + 1} (load ${(mo.loads || [])[i]}): ${fx(dd / m)} DuckDB` + (s.polars ? `, ${fx(s.polars.all[i] / m)} Polars` : '') + (Number.isNaN(pj) ? '' : `, ${fx(pj / m)} pandas join`);
+    });
+    L.push(`Within each round, ${r.size}: ${rounds.join('; ')}.`);
+  }
   L.push('');
   if (pd.length) L.push('pandas split (read CSV / join / write CSV, medians): ' + pd.map((r) => `${r.size} ${f2(r.summary.pandas.read)} / ${f2(r.summary.pandas.core)} / ${f2(r.summary.pandas.write)} s`).join('; ') + '.');
   L.push('');
@@ -383,6 +401,7 @@ function main() {
   fs.mkdirSync(DIR, { recursive: true });
   let bad = [];
   if (process.env.PIT_PREPARE_ONLY === '1') { RUN_SIZES.forEach(prepare); return; }
+  if (process.env.PIT_REPORT_ONLY === '1') { writeReport(); return; }
   for (const s of RUN_SIZES) {
     const r = benchSize(s);
     if (!r.agree) bad.push(s);
