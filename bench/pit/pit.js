@@ -309,6 +309,10 @@ function section(all) {
   // Ratios within one round (the tools of a round ran back to back, under about the same
   // load): the load on this shared machine moves a lot between rounds, so these say more
   // than ratios of medians taken from different rounds.
+  for (const r of all) {
+    const dates = new Set(Object.values(r.summary).map((x) => x.date));
+    if (dates.size > 1) L.push('', `**${r.size}: the tools did not all run in the same session** (dates and loads below): the machine\'s load differed between them, so the ${r.size} ratios are indicative only.`);
+  }
   L.push('');
   for (const r of all) {
     const s = r.summary, mo = s.morsel;
