@@ -173,6 +173,49 @@ static ms_status run_job(cli_repo *r, ms_retrieval_job *job, const run_opts *o,
   return st;
 }
 
+/* Plans the job of one command's prepared request (historical or pull) with the run's
+ * thread count and progress line. */
+typedef ms_status (*plan_fn)(ms_repo *repo, void *request, int threads, cli_progress *prog,
+                             ms_retrieval_job **job, ms_error *err);
+
+static ms_status plan_historical(ms_repo *repo, void *request, int threads, cli_progress *prog,
+                                 ms_retrieval_job **job, ms_error *err) {
+  ms_historical_request *req = request;
+  req->threads = threads;
+  req->progress = cli_progress_update;
+  req->progress_ctx = prog;
+  return ms_get_historical_features(repo, req, job, err);
+}
+
+static ms_status plan_pull(ms_repo *repo, void *request, int threads, cli_progress *prog,
+                           ms_retrieval_job **job, ms_error *err) {
+  ms_pull_request *req = request;
+  req->threads = threads;
+  req->progress = cli_progress_update;
+  req->progress_ctx = prog;
+  return ms_pull(repo, req, job, err);
+}
+
+/* What every retrieval command does once its own options are checked (st carries the
+ * result of those checks): open the repository, plan, run, clean up. */
+static ms_status plan_and_run(const cli_args *a, const run_opts *o, ms_status st, plan_fn plan,
+                              void *request, ms_error *err) {
+  int64_t threads = 0;
+  if (st == MS_OK) st = cli_opt_int(a, "threads", 0, 4096, &threads, err);
+  cli_repo r;
+  memset(&r, 0, sizeof r);
+  if (st == MS_OK) st = cli_repo_open(a, false, &r, err);
+  cli_progress prog;
+  cli_progress_init(&prog, o->quiet);
+  ms_retrieval_job *job = NULL;
+  if (st == MS_OK) st = plan(r.repo, request, (int)threads, &prog, &job, err);
+  if (st == MS_OK) st = run_job(&r, job, o, &prog, err);
+  cli_progress_finish(&prog);
+  ms_retrieval_job_free(job);
+  if (r.repo) cli_repo_close(&r);
+  return st;
+}
+
 ms_status cli_cmd_get_historical_features(const cli_args *a, ms_error *err) {
   run_opts o;
   ms_status st = common_opts(a, &o, err);
@@ -194,30 +237,13 @@ ms_status cli_cmd_get_historical_features(const cli_args *a, ms_error *err) {
   char **refs = NULL;
   int n_refs = 0;
   if (st == MS_OK && features) st = cli_split_list(features, &refs, &n_refs, err);
-  int64_t threads = 0;
-  if (st == MS_OK) st = cli_opt_int(a, "threads", 0, 4096, &threads, err);
-  cli_repo r;
-  memset(&r, 0, sizeof r);
-  if (st == MS_OK) st = cli_repo_open(a, false, &r, err);
-  cli_progress prog;
-  cli_progress_init(&prog, o.quiet);
-  ms_retrieval_job *job = NULL;
-  if (st == MS_OK) {
-    req.feature_refs = (const char *const *)refs;
-    req.n_feature_refs = n_refs;
-    req.feature_service = o.feature_service;
-    req.entity_path = entity;
-    req.full_feature_names = cli_opt(a, "full-feature-names") != NULL;
-    req.filter_by_created_timestamp = cli_opt(a, "filter-by-created-timestamp") != NULL;
-    req.threads = (int)threads;
-    req.progress = cli_progress_update;
-    req.progress_ctx = &prog;
-    st = ms_get_historical_features(r.repo, &req, &job, err);
-  }
-  if (st == MS_OK) st = run_job(&r, job, &o, &prog, err);
-  cli_progress_finish(&prog);
-  ms_retrieval_job_free(job);
-  if (r.repo) cli_repo_close(&r);
+  req.feature_refs = (const char *const *)refs;
+  req.n_feature_refs = n_refs;
+  req.feature_service = o.feature_service;
+  req.entity_path = entity;
+  req.full_feature_names = cli_opt(a, "full-feature-names") != NULL;
+  req.filter_by_created_timestamp = cli_opt(a, "filter-by-created-timestamp") != NULL;
+  st = plan_and_run(a, &o, st, plan_historical, &req, err);
   cli_free_list(refs, n_refs);
   ms_free(o.storage);
   return st;
@@ -237,24 +263,7 @@ static ms_status pull_cmd(const cli_args *a, ms_pull_mode mode, ms_error *err) {
   if (st == MS_OK) st = time_opt(a, "end", &req.has_end, &req.end_ns, err);
   if (st == MS_OK && req.has_start && req.has_end && req.start_ns > req.end_ns)
     st = ms_error_set(err, MS_ERR_INVALID, "--start is after --end");
-  int64_t threads = 0;
-  if (st == MS_OK) st = cli_opt_int(a, "threads", 0, 4096, &threads, err);
-  cli_repo r;
-  memset(&r, 0, sizeof r);
-  if (st == MS_OK) st = cli_repo_open(a, false, &r, err);
-  cli_progress prog;
-  cli_progress_init(&prog, o.quiet);
-  ms_retrieval_job *job = NULL;
-  if (st == MS_OK) {
-    req.threads = (int)threads;
-    req.progress = cli_progress_update;
-    req.progress_ctx = &prog;
-    st = ms_pull(r.repo, &req, &job, err);
-  }
-  if (st == MS_OK) st = run_job(&r, job, &o, &prog, err);
-  cli_progress_finish(&prog);
-  ms_retrieval_job_free(job);
-  if (r.repo) cli_repo_close(&r);
+  st = plan_and_run(a, &o, st, plan_pull, &req, err);
   ms_free(o.storage);
   return st;
 }
