@@ -11,21 +11,5 @@
 # point-in-time section is rewritten), MORSEL (binary; default: build/morsel, built here if
 # missing), BENCH_PYTHON (/usr/bin/python3, Debian's python3-pandas), PIT_PANDAS_L.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-
-bash scripts/install-deps.sh
-bash scripts/install-test-peers.sh
-if [ -z "${MORSEL:-}" ]; then
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build build -j"$(nproc)" --target morsel >/dev/null
-  export MORSEL=$root/build/morsel
-fi
-
-cmd="bash bench/run-pit.sh"
-for v in PIT_SIZES PIT_TOOLS BENCH_RUNS BENCH_THREADS; do
-  if [ -n "${!v:-}" ]; then cmd="$v=${!v} $cmd"; fi
-done
-export BENCH_COMMAND=$cmd
-export NODE_PATH=${MORSEL_PEERS_DIR:-$root/build/peers}/node_modules
+. "$(dirname "$0")/setup.sh" "bash bench/run-pit.sh" PIT_SIZES PIT_TOOLS BENCH_RUNS BENCH_THREADS
 exec node bench/pit/pit.js

@@ -9,21 +9,5 @@
 # BENCH_OUT (report path), MORSEL (binary; default: build/morsel, built here if missing).
 # Needs about 3 GB of free disk in BENCH_DIR and a few GB of RAM for 10M rows.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-
-bash scripts/install-deps.sh
-bash scripts/install-test-peers.sh
-if [ -z "${MORSEL:-}" ]; then
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build build -j"$(nproc)" --target morsel >/dev/null
-  export MORSEL=$root/build/morsel
-fi
-
-cmd="bash bench/run.sh"
-for v in BENCH_ROWS BENCH_RUNS BENCH_THREADS; do
-  if [ -n "${!v:-}" ]; then cmd="$v=${!v} $cmd"; fi
-done
-export BENCH_COMMAND=$cmd
-export NODE_PATH=${MORSEL_PEERS_DIR:-$root/build/peers}/node_modules
+. "$(dirname "$0")/setup.sh" "bash bench/run.sh" BENCH_ROWS BENCH_RUNS BENCH_THREADS
 exec node bench/bench.js
