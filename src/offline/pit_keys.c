@@ -339,10 +339,6 @@ static inline uint64_t hash64(uint64_t v) {
   return h == NOKEY ? NOKEY - 1 : h;
 }
 
-static inline int64_t bucket_of(const enc_ctx *c, uint64_t h) {
-  return (int64_t)(h >> (64 - c->bucket_bits));
-}
-
 static void chunk_range(const enc_ctx *c, int64_t task, bool *entity, int64_t *lo, int64_t *hi) {
   *entity = task >= c->n_chunks;
   int64_t ch = *entity ? task - c->n_chunks : task;
