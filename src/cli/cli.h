@@ -43,6 +43,7 @@ ms_status cli_cmd_schema(const cli_args *a, ms_error *err);
 ms_status cli_cmd_convert(const cli_args *a, ms_error *err);
 ms_status cli_cmd_scan(const cli_args *a, ms_error *err);
 ms_status cli_cmd_example_data(const cli_args *a, ms_error *err);
+ms_status cli_example_retail(const cli_args *a, const char *out, ms_file_format fmt, ms_error *err);
 
 /* Feature repository and registry commands (cmd_init.c, cmd_repo.c, cmd_registry.c). */
 ms_status cli_cmd_init(const cli_args *a, ms_error *err);

@@ -12,7 +12,8 @@
  *   segment            utf8, ~2% null      bronze, silver, gold, platinum
  *
  * Values come from splitmix64 seeded with --seed, so the same arguments always give the
- * same file. The format follows the extension of --out (.parquet or .csv). */
+ * same file. The format follows the extension of --out (.parquet or .csv).
+ * `retail` (UCI Online Retail-shaped transactions) lives in example_retail.c. */
 #include <string.h>
 
 #include "cli/cli.h"
@@ -29,8 +30,9 @@ static uint64_t splitmix64(uint64_t *s) {
 #define N_COLS 8
 
 ms_status cli_cmd_example_data(const cli_args *a, ms_error *err) {
-  if (strcmp(a->pos[0], "sample") != 0)
-    return ms_error_set(err, MS_ERR_INVALID, "unknown example '%s' (available: sample)", a->pos[0]);
+  bool retail = strcmp(a->pos[0], "retail") == 0;
+  if (!retail && strcmp(a->pos[0], "sample") != 0)
+    return ms_error_set(err, MS_ERR_INVALID, "unknown example '%s' (available: sample, retail)", a->pos[0]);
   const char *out = cli_opt(a, "out");
   if (!out) return ms_error_set(err, MS_ERR_INVALID, "example-data needs --out FILE (.parquet or .csv)");
   ms_file_format fmt = ms_format_from_path(out);
@@ -38,6 +40,8 @@ ms_status cli_cmd_example_data(const cli_args *a, ms_error *err) {
     ms_error_set_file(err, out);
     return ms_error_set(err, MS_ERR_INVALID, "cannot tell the output format from the extension (use .parquet or .csv)");
   }
+  if (retail) return cli_example_retail(a, out, fmt, err);
+  if (cli_opt(a, "scale")) return ms_error_set(err, MS_ERR_INVALID, "--scale is for the retail example");
   int64_t rows = 1000, seed = 42;
   ms_status st = cli_opt_int(a, "rows", 0, 1000000000, &rows, err);
   if (st == MS_OK) st = cli_opt_int(a, "seed", INT64_MIN, INT64_MAX, &seed, err);

@@ -43,7 +43,8 @@ static const cli_opt_spec k_scan_opts[] = {
 };
 static const cli_opt_spec k_example_opts[] = {
     {"out", "FILE", "output file, .parquet or .csv (required)"},
-    {"rows", "N", "number of rows (default 1000)"},
+    {"rows", "N", "number of rows (default 1000; sample only)"},
+    {"scale", "X", "retail only: multiplies rows, customers, invoices (default 1 = ~541,909 rows)"},
     {"seed", "S", "random seed (default 42)"},
 };
 
@@ -161,8 +162,8 @@ static const cli_command k_commands[] = {
      "the decoded buffers, seconds the wall time of the decode (not of opening the dataset) and\n"
      "peak_bytes the high-water mark of morsel's allocations during the decode.",
      OPTS(k_scan_opts), cli_cmd_scan},
-    {"example-data", "sample", 1, 1,
-     "write a deterministic sample feature table (customer_id, event_timestamp, created, features)",
+    {"example-data", "sample|retail", 1, 1,
+     "write a deterministic sample feature table, or UCI Online Retail-shaped transactions (retail)",
      NULL, OPTS(k_example_opts), cli_cmd_example_data},
     {"init", "NAME", 1, 1, "create a feature repository NAME/ (config, definitions, sample data)",
      "Refuses a directory that exists and is not empty. NAME's last component becomes the\n"
