@@ -44,6 +44,9 @@ ms_status cli_cmd_convert(const cli_args *a, ms_error *err);
 ms_status cli_cmd_scan(const cli_args *a, ms_error *err);
 ms_status cli_cmd_example_data(const cli_args *a, ms_error *err);
 ms_status cli_example_retail(const cli_args *a, const char *out, ms_file_format fmt, ms_error *err);
+/* Writes an example table (Parquet with a morsel.example=<name> footer entry, or CSV). */
+ms_status cli_example_write(const ms_field *fields, ms_column *const *cols, int n_cols,
+                            const char *out, ms_file_format fmt, const char *name, ms_error *err);
 
 /* Feature repository and registry commands (cmd_init.c, cmd_repo.c, cmd_registry.c). */
 ms_status cli_cmd_init(const cli_args *a, ms_error *err);

@@ -29,6 +29,30 @@ static uint64_t splitmix64(uint64_t *s) {
 
 #define N_COLS 8
 
+/* Writes an example table to out (Parquet with a morsel.example=<name> footer entry, or
+ * CSV), atomically through the writers; shared by every example generator. */
+ms_status cli_example_write(const ms_field *fields, ms_column *const *cols, int n_cols,
+                            const char *out, ms_file_format fmt, const char *name, ms_error *err) {
+  ms_table *t = NULL;
+  ms_status st = ms_table_create(fields, cols, n_cols, &t, err);
+  if (st == MS_OK && fmt == MS_FORMAT_PARQUET) {
+    ms_pq_write_options wo;
+    ms_pq_write_options_init(&wo);
+    const char *keys[] = {"morsel.example"};
+    const char *vals[] = {name};
+    wo.kv_keys = keys;
+    wo.kv_values = vals;
+    wo.n_kv = 1;
+    st = ms_pq_write_table(NULL, out, t, &wo, err);
+  } else if (st == MS_OK) {
+    ms_csv_write_options co;
+    ms_csv_write_options_init(&co);
+    st = ms_csv_write(NULL, out, t, &co, err);
+  }
+  ms_table_release(t);
+  return st;
+}
+
 ms_status cli_cmd_example_data(const cli_args *a, ms_error *err) {
   bool retail = strcmp(a->pos[0], "retail") == 0;
   if (!retail && strcmp(a->pos[0], "sample") != 0)
@@ -86,23 +110,7 @@ ms_status cli_cmd_example_data(const cli_args *a, ms_error *err) {
     if (st) st = ms_error_set(err, st, "cannot build the sample table (row %lld)", (long long)i);
   }
   for (int j = 0; j < N_COLS && st == MS_OK; j++) st = ms_builder_finish(b[j], &cols[j], err);
-  ms_table *t = NULL;
-  if (st == MS_OK) st = ms_table_create(fields, cols, N_COLS, &t, err);
-  if (st == MS_OK && fmt == MS_FORMAT_PARQUET) {
-    ms_pq_write_options wo;
-    ms_pq_write_options_init(&wo);
-    const char *keys[] = {"morsel.example"};
-    const char *vals[] = {"sample"};
-    wo.kv_keys = keys;
-    wo.kv_values = vals;
-    wo.n_kv = 1;
-    st = ms_pq_write_table(NULL, out, t, &wo, err);
-  } else if (st == MS_OK) {
-    ms_csv_write_options co;
-    ms_csv_write_options_init(&co);
-    st = ms_csv_write(NULL, out, t, &co, err);
-  }
-  ms_table_release(t);
+  if (st == MS_OK) st = cli_example_write(fields, cols, N_COLS, out, fmt, "sample", err);
   for (int j = 0; j < N_COLS; j++) {
     ms_column_release(cols[j]);
     ms_column_builder_destroy(b[j]);

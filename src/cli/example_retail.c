@@ -373,23 +373,7 @@ ms_status cli_example_retail(const cli_args *a, const char *out, ms_file_format 
   ms_free(g.inv);
   ms_free(g.ln);
   ms_free(country);
-  ms_table *t = NULL;
-  if (st == MS_OK) st = ms_table_create(fields, cols, N_COLS, &t, err);
-  if (st == MS_OK && fmt == MS_FORMAT_PARQUET) {
-    ms_pq_write_options wo;
-    ms_pq_write_options_init(&wo);
-    const char *keys[] = {"morsel.example"};
-    const char *vals[] = {"retail"};
-    wo.kv_keys = keys;
-    wo.kv_values = vals;
-    wo.n_kv = 1;
-    st = ms_pq_write_table(NULL, out, t, &wo, err);
-  } else if (st == MS_OK) {
-    ms_csv_write_options co;
-    ms_csv_write_options_init(&co);
-    st = ms_csv_write(NULL, out, t, &co, err);
-  }
-  ms_table_release(t);
+  if (st == MS_OK) st = cli_example_write(fields, cols, N_COLS, out, fmt, "retail", err);
   for (int j = 0; j < N_COLS; j++) {
     ms_column_release(cols[j]);
     ms_column_builder_destroy(b[j]);
