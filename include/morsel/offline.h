@@ -42,8 +42,19 @@ extern "C" {
 typedef void (*ms_progress_fn)(void *ctx, const char *stage, int64_t rows_done,
                                int64_t rows_total);
 
+/* How aggregation feature views (include/morsel/compute.h) are served. AUTO: from their
+ * computed snapshots when the view has any (ms_compute_view), else as of each entity
+ * row. STORED: from the snapshots (an error when there are none). AS_OF: computed as of
+ * each entity row, snapshots ignored. */
+typedef enum ms_aggregation_mode {
+  MS_AGGREGATIONS_AUTO = 0,
+  MS_AGGREGATIONS_STORED = 1,
+  MS_AGGREGATIONS_AS_OF = 2
+} ms_aggregation_mode;
+
 typedef struct ms_historical_request {
-  /* What to retrieve: feature references "view:feature" (a view may be a feature view or
+  /* What to retrieve: feature references "view:feature" (a view may be a feature view, an
+   * aggregation view, an on-demand feature view or
    * a feature service alias), or a feature service by name. Exactly one of the two. */
   const char *const *feature_refs;
   int n_feature_refs;
@@ -60,6 +71,7 @@ typedef struct ms_historical_request {
 
   bool full_feature_names;
   bool filter_by_created_timestamp;
+  ms_aggregation_mode aggregation_mode;
 
   /* 0 = the repository config (offline_store.threads; 0 there = all cores). */
   int threads;
@@ -75,6 +87,11 @@ typedef struct ms_pull_request {
   ms_pull_mode mode;
   const char *feature_view; /* exactly one of feature_view and source */
   const char *source;       /* a source alone: every non-timestamp column is a feature */
+  /* select_features: only these features, in this order (n_features 0 = join keys and
+   * timestamp only); otherwise every feature of the view. */
+  bool select_features;
+  const char *const *features;
+  int n_features;
   bool has_start, has_end;
   int64_t start_ns, end_ns; /* inclusive; missing = unbounded */
   int threads;

@@ -74,6 +74,14 @@ typedef struct ms_entity_def {
   char *where;                  /* "file:line:col" of the definition */
 } ms_entity_def;
 
+/* A named expression: a derived column of an aggregation view's source, a derived output
+ * of an aggregation view, or an output of an on-demand feature view. */
+typedef struct ms_named_expr {
+  char *name;
+  char *expression;             /* text in the expression language (include/morsel/expr.h) */
+  char *where;                  /* "file:line:col" of the expression's YAML value */
+} ms_named_expr;
+
 typedef struct ms_source_def {
   char *name;
   char *path;                   /* absolute (resolved against the repo) */
@@ -83,12 +91,63 @@ typedef struct ms_source_def {
   int n_field_mapping;
   ms_kv_pair *field_mapping;    /* source column -> logical name */
   char *date_partition_column;  /* NULL when absent */
+  /* Cleaning, applied wherever the source is read (retrieval, pulls, compute): derived
+   * columns evaluated in order (each may use the source's logical columns and earlier
+   * derived ones; a derived column may replace a column of the same name), then the filter
+   * (rows where it is not true are dropped). */
+  int n_columns;
+  ms_named_expr *columns;
+  char *filter;                 /* NULL = none */
   char *description;
   char *owner;
   int n_tags;
   ms_kv_pair *tags;
   char *where;
 } ms_source_def;
+
+/* One aggregation of an aggregation feature view. Windows are half-open: backward
+ * [T - window, T) (the default), forward [T, T + window) (for labels); unbounded backward
+ * is (-inf, T), unbounded forward [T, +inf). */
+typedef struct ms_aggregation_def {
+  char *name;
+  char *function;               /* count | count_distinct | sum | mean | min | max | first |
+                                   last | stddev | var | mean_gap */
+  char *input;                  /* expression; NULL only for count (counts rows) */
+  int64_t window_seconds;       /* -1 = unbounded */
+  bool forward;                 /* `direction: forward` */
+  char *filter;                 /* bool expression; NULL = every row of the view */
+  char *by;                     /* mean_gap: expression whose distinct values are the points
+                                   (each at its first row's time in source order); NULL =
+                                   one point per row */
+  int64_t unit_seconds;         /* mean_gap: gaps floored to whole units; default 86400 */
+  char *where;
+} ms_aggregation_def;
+
+/* The aggregation part of a feature view (present when n_aggregations > 0). Expressions
+ * over the source see its columns by logical name (after field_mapping) and its derived
+ * columns. The view's join keys are the source columns (or derived columns) named like
+ * its entities' join keys; their values are compared like retrieval compares keys. */
+typedef struct ms_aggregation_spec {
+  char *timestamp_field;        /* logical name; NULL = the source's timestamp_field */
+  char *filter;                 /* view-wide row filter after the source's; NULL = none */
+  int n_aggregations;
+  ms_aggregation_def *aggregations;
+  int n_expressions;
+  ms_named_expr *expressions;   /* outputs over aggregates, earlier expressions and `as_of`
+                                   (the timestamp the features are computed for) */
+  /* population: entities with at least one row passing the view filter and the population
+   * filter in [T - window, T). Default window: the largest finite backward window of the
+   * aggregations (unbounded when there is none). */
+  int64_t population_window_seconds; /* -1 = unbounded */
+  char *population_filter;      /* NULL = none */
+  /* cutoff schedule for `morsel compute` (has_cutoffs false = none declared). start/end are
+   * timestamps ('2011-03-01 08:26:00') or expressions over first_event / last_event (the
+   * min / max timestamp of the rows passing the view filter), e.g. "first_event + 90d". */
+  bool has_cutoffs;
+  char *cutoff_start;
+  char *cutoff_end;
+  int64_t cutoff_every_seconds;
+} ms_aggregation_spec;
 
 typedef struct ms_feature_view_def {
   char *name;
@@ -97,14 +156,36 @@ typedef struct ms_feature_view_def {
   int64_t ttl_seconds;          /* 0 = no limit */
   char *source;
   int n_schema;
-  ms_feature_field *schema;
+  ms_feature_field *schema;     /* the published features (aggregation views: names of
+                                   aggregations or expressions, in output order) */
   bool online;
+  ms_aggregation_spec agg;      /* agg.n_aggregations > 0: an aggregation feature view */
   char *description;
   char *owner;
   int n_tags;
   ms_kv_pair *tags;
   char *where;
 } ms_feature_view_def;
+
+/* An on-demand feature view: outputs computed after the point-in-time join from features
+ * of its source views and request columns of the entity input. Expressions see each
+ * source feature as `view.feature` and, when no two sources share the name, as `feature`,
+ * plus the request columns by name. */
+typedef struct ms_odfv_def {
+  char *name;
+  int n_sources;
+  char **sources;               /* feature view names (aggregation views included) */
+  int n_request;
+  ms_feature_field *request;    /* columns the entity input must carry */
+  int n_schema;
+  ms_feature_field *schema;     /* outputs: name, dtype */
+  ms_named_expr *outputs;       /* [n_schema]: the expression of each output */
+  char *description;
+  char *owner;
+  int n_tags;
+  ms_kv_pair *tags;
+  char *where;
+} ms_odfv_def;
 
 typedef struct ms_feature_service_item {
   char *view;                   /* feature view or on-demand view name */
@@ -142,8 +223,23 @@ int ms_repo_num_sources(const ms_repo *repo);
 const ms_source_def *ms_repo_source(const ms_repo *repo, int i);
 int ms_repo_num_feature_views(const ms_repo *repo);
 const ms_feature_view_def *ms_repo_feature_view(const ms_repo *repo, int i);
+int ms_repo_num_odfvs(const ms_repo *repo);
+const ms_odfv_def *ms_repo_odfv(const ms_repo *repo, int i);
 int ms_repo_num_feature_services(const ms_repo *repo);
 const ms_feature_service_def *ms_repo_feature_service(const ms_repo *repo, int i);
+
+/* Lookups by name (NULL when absent). */
+const ms_feature_view_def *ms_repo_find_feature_view(const ms_repo *repo, const char *name);
+const ms_odfv_def *ms_repo_find_odfv(const ms_repo *repo, const char *name);
+const ms_source_def *ms_repo_find_source(const ms_repo *repo, const char *name);
+
+/* Type-checks every expression of the repository (on-demand views against their sources'
+ * schemas and request columns; aggregation views against their source's columns, read
+ * from the source files' metadata) and checks declared dtypes against the inferred ones.
+ * Run by `apply`, `plan` and `validate`. Problems are collected like ms_repo_load's:
+ * "file:line:col: view 'v', expression of 'x': at column N: ...". */
+ms_status ms_repo_typecheck(ms_repo *repo, char ***out_problems, int *out_n_problems,
+                            ms_error *err);
 
 /* Registry objects and lineage edges for the whole repository. The arrays and strings are
  * owned by the repo and live until ms_repo_free. */
