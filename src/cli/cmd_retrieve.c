@@ -243,6 +243,13 @@ ms_status cli_cmd_get_historical_features(const cli_args *a, ms_error *err) {
   req.entity_path = entity;
   req.full_feature_names = cli_opt(a, "full-feature-names") != NULL;
   req.filter_by_created_timestamp = cli_opt(a, "filter-by-created-timestamp") != NULL;
+  const char *aggs = cli_opt(a, "aggregations");
+  if (st == MS_OK && aggs) {
+    if (strcmp(aggs, "auto") == 0) req.aggregation_mode = MS_AGGREGATIONS_AUTO;
+    else if (strcmp(aggs, "stored") == 0) req.aggregation_mode = MS_AGGREGATIONS_STORED;
+    else if (strcmp(aggs, "as-of") == 0 || strcmp(aggs, "asof") == 0) req.aggregation_mode = MS_AGGREGATIONS_AS_OF;
+    else st = ms_error_set(err, MS_ERR_INVALID, "--aggregations wants auto, stored or as-of, got '%s'", aggs);
+  }
   st = plan_and_run(a, &o, st, plan_historical, &req, err);
   cli_free_list(refs, n_refs);
   ms_free(o.storage);
@@ -263,7 +270,20 @@ static ms_status pull_cmd(const cli_args *a, ms_pull_mode mode, ms_error *err) {
   if (st == MS_OK) st = time_opt(a, "end", &req.has_end, &req.end_ns, err);
   if (st == MS_OK && req.has_start && req.has_end && req.start_ns > req.end_ns)
     st = ms_error_set(err, MS_ERR_INVALID, "--start is after --end");
+  const char *features = cli_opt(a, "features");
+  bool no_features = cli_opt(a, "no-features") != NULL;
+  if (st == MS_OK && features && no_features)
+    st = ms_error_set(err, MS_ERR_INVALID, "--features and --no-features exclude each other");
+  char **names = NULL;
+  int n_names = 0;
+  if (st == MS_OK && features) st = cli_split_list(features, &names, &n_names, err);
+  if (st == MS_OK && features && n_names == 0)
+    st = ms_error_set(err, MS_ERR_INVALID, "--features wants a comma-separated list of feature names (or use --no-features)");
+  req.select_features = features || no_features;
+  req.features = (const char *const *)names;
+  req.n_features = n_names;
   st = plan_and_run(a, &o, st, plan_pull, &req, err);
+  cli_free_list(names, n_names);
   ms_free(o.storage);
   return st;
 }

@@ -92,12 +92,15 @@ static const cli_opt_spec k_historical_opts[] = {
     {"feature-service", "NAME", "every feature of a feature service (instead of --features)"},
     {"full-feature-names", NULL, "name feature columns view__feature"},
     {"filter-by-created-timestamp", NULL, "only feature rows created at or before the entity timestamp"},
+    {"aggregations", "MODE", "aggregation views: auto (snapshots when computed, else as-of), stored, as-of"},
     JOB_OPTS,
 };
 static const cli_opt_spec k_pull_opts[] = {
     REPO_OPTS,
     {"feature-view", "NAME", "the feature view to read (its keys, features, timestamps)"},
     {"source", "NAME", "a data source instead: every non-timestamp column is a feature"},
+    {"features", "a,b,...", "only these features, in this order (default: every feature)"},
+    {"no-features", NULL, "no features: join keys and timestamps only"},
     JOB_OPTS,
 };
 static const cli_opt_spec k_saved_opts[] = {
@@ -119,7 +122,8 @@ static const cli_opt_spec k_saved_opts[] = {
 #define PULL_NOTES                                                                                \
   "Rows with start <= timestamp <= end (both optional, inclusive). pull-latest keeps the latest\n" \
   "row per join-key tuple (largest timestamp, then created, then source order); pull-all keeps\n"  \
-  "every row, ordered by timestamp (stable). Columns: join keys, features, timestamp, created."
+  "every row, ordered by timestamp (stable). Columns: join keys, features, timestamp, created.\n" \
+  "--features a,b keeps those features (in that order); --no-features keeps keys and timestamps."
 
 #define OBJECTS_USAGE "list | describe NAME | history NAME"
 #define OBJECTS_NOTES                                                                         \

@@ -824,6 +824,37 @@ ms_status ms_get_historical_features(ms_repo *repo, const ms_historical_request 
   return MS_OK;
 }
 
+/* A pull over a source alone with a feature selection: v's feature list (every column)
+ * becomes the selected ones, in request order; an unknown or repeated name is an error
+ * listing what the source has. */
+static ms_status select_source_features(ofs_view *v, const ms_pull_request *req, ms_error *err) {
+  char **sel = NULL;
+  int n_sel = 0;
+  ms_status st = MS_OK;
+  for (int f = 0; f < req->n_features && st == MS_OK; f++) {
+    const char *name = req->features[f] ? req->features[f] : "(null)";
+    if (find_str(sel, n_sel, name) >= 0) {
+      st = ms_error_set(err, MS_ERR_INVALID, "feature '%s' is requested twice", name);
+    } else if (find_str(v->feat_name, v->n_feat, name) < 0) {
+      ofs_sb b = {0};
+      for (int i = 0; i < v->n_feat; i++) ofs_sb_printf(&b, "%s%s", i ? ", " : "", v->feat_name[i]);
+      st = ms_error_set(err, MS_ERR_NOT_FOUND, "source '%s' has no feature column '%s' (it has: %s)", v->label, name,
+                        b.s ? b.s : "none");
+      ofs_sb_reset(&b);
+    } else if (!push_str(&sel, &n_sel, name)) {
+      st = oom(err);
+    }
+  }
+  if (st) {
+    free_strs(sel, n_sel);
+    return st;
+  }
+  free_strs(v->feat_name, v->n_feat);
+  v->feat_name = sel;
+  v->n_feat = n_sel;
+  return MS_OK;
+}
+
 ms_status ms_pull(ms_repo *repo, const ms_pull_request *req, ms_retrieval_job **out, ms_error *err) {
   *out = NULL;
   if (!repo || !req) return ms_error_set(err, MS_ERR_INVALID, "no repository or request");
@@ -855,7 +886,11 @@ ms_status ms_pull(ms_repo *repo, const ms_pull_request *req, ms_retrieval_job **
       job->views = NULL;
       st = get_group(job, d->name, d, m, &v, err);
     }
-    for (int f = 0; st == MS_OK && f < d->n_schema; f++) st = add_feature(v, d->schema[f].name, false, err);
+    if (st == MS_OK && req->select_features) {
+      for (int f = 0; st == MS_OK && f < req->n_features; f++) st = add_feature(v, req->features[f], true, err);
+    } else {
+      for (int f = 0; st == MS_OK && f < d->n_schema; f++) st = add_feature(v, d->schema[f].name, false, err);
+    }
   } else if (st == MS_OK) {
     job->n_views = 1;
     v->created_at = -1;
@@ -880,6 +915,7 @@ ms_status ms_pull(ms_repo *repo, const ms_pull_request *req, ms_retrieval_job **
       }
     }
     ms_dataset_close(ds);
+    if (st == MS_OK && req->select_features) st = select_source_features(v, req, err);
   }
   if (st == MS_OK) {
     v->out_name = ms_calloc((size_t)v->n_feat + 1, sizeof *v->out_name);

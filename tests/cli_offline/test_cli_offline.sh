@@ -5,7 +5,7 @@
 # --full-feature-names and the collision error, a feature service joining one view twice
 # under aliases with join_key_map, a missing entity column, --explain (writes nothing) and
 # --explain-analyze, the same answer with 1 and 2 threads, entity-less --start/--end,
-# pull-latest and pull-all, the progress line, --save-dataset (registered with features,
+# pull-latest and pull-all (with --features / --no-features), the progress line, --save-dataset (registered with features,
 # join keys and view hashes, lineage; refused a second time with the old file unchanged;
 # replaced whole with --allow-overwrite; read back with saved-datasets get), and the
 # errors made before any work (unknown output extension, bad times, option clashes).
@@ -259,6 +259,19 @@ expect_eq "pull-all (ts order, stable)" "$(cat_csv "$T/pa.parquet")" "customer_i
 run_rc "$M" pull-all -C "$R" --source loc_src --output "$T/pas.csv"
 [ $rc = 0 ] || fail "pull-all --source: $err"
 expect_eq "pull-all --source" "$(cat_csv "$T/pas.csv" | tail -n +2 | cut -d, -f1,2 | sort)" "$(printf '%s\n' 1,10.5 1,11.5 2,20.5)"
+# feature selection: --no-features keeps keys and timestamps (same rows), --features a subset
+run_rc "$M" pull-latest -C "$R" --feature-view cust_fv --no-features --output "$T/plk.csv"
+[ $rc = 0 ] || fail "pull-latest --no-features: $err"
+expect_eq "pull-latest --no-features" "$(cat_csv "$T/plk.csv")" "customer_id,event_timestamp,created
+2,2023-01-03T00:00:00.000000000,
+3,2024-01-01T00:00:00.000000000,2024-01-03T00:00:00.000000000
+1,2024-01-03T00:00:00.000000000,2024-01-03T00:00:00.000000000"
+run_rc "$M" pull-latest -C "$R" --feature-view cust_fv --features f --output "$T/plf.csv"
+expect_eq "pull-latest --features f" "$(cat_csv "$T/plf.csv")" "$(cat_csv "$T/pl.csv")"
+run_rc "$M" pull-all -C "$R" --feature-view cust_fv --features nope --output "$T/x.csv"
+[ $rc = 1 ] && grep -q "has no feature 'nope'" <<<"$err" || fail "pull --features nope: $err"
+run_rc "$M" pull-all -C "$R" --feature-view cust_fv --features f --no-features --output "$T/x.csv"
+[ $rc = 1 ] && grep -q "exclude each other" <<<"$err" || fail "--features with --no-features: $err"
 
 # ---- errors before any work ----
 run_rc "$M" get-historical-features -C "$T/no-such-repo" --entity-df "$T/ent_a.csv" --features cust_fv:f --output "$T/x.json"
