@@ -21,158 +21,32 @@
 #include "morsel/alloc.h"
 #include "repo_int.h"
 
-static const char *const k_dtypes[] = {"bool",   "int32",  "int64",     "float32", "float64",
-                                       "string", "bytes",  "timestamp", "date"};
-#define N_DTYPES ((int)(sizeof k_dtypes / sizeof *k_dtypes))
-
-typedef struct dctx {
-  ms_repo *repo;
-  const char *file; /* display name */
-  ms_probs *probs;
-} dctx;
-
-static char *where_of(const dctx *c, const ms_ynode *n) {
-  return ms_asprintf("%s:%d:%d", c->file, n->line, n->col);
-}
-
-static char *get_str(dctx *c, const ms_ynode *n, const char *what) {
-  if (!n || ms_ynode_is_null(n)) return NULL;
-  if (n->kind != MS_YN_SCALAR) {
-    ms_probs_add(c->probs, c->file, n->line, n->col, "%s must be a text value", what);
-    return NULL;
-  }
-  return ms_strdup(n->value);
-}
-
-static char **get_str_list(dctx *c, const ms_ynode *n, const char *what, int *out_n) {
-  *out_n = 0;
-  if (!n || ms_ynode_is_null(n)) return NULL;
-  if (n->kind != MS_YN_SEQ) {
-    ms_probs_add(c->probs, c->file, n->line, n->col, "%s must be a list", what);
-    return NULL;
-  }
-  char **v = ms_calloc((size_t)n->n + 1, sizeof *v);
-  if (!v) return NULL;
-  for (int i = 0; i < n->n; i++) {
-    const ms_ynode *it = n->items[i];
-    if (it->kind != MS_YN_SCALAR || ms_ynode_is_null(it)) {
-      ms_probs_add(c->probs, c->file, it->line, it->col, "each item of %s must be a name", what);
-      continue;
-    }
-    v[(*out_n)++] = ms_strdup(it->value);
-  }
-  return v;
-}
-
-static ms_kv_pair *get_kv(dctx *c, const ms_ynode *n, const char *what, int *out_n) {
-  *out_n = 0;
-  if (!n || ms_ynode_is_null(n)) return NULL;
-  if (n->kind != MS_YN_MAP) {
-    ms_probs_add(c->probs, c->file, n->line, n->col, "%s must be a mapping", what);
-    return NULL;
-  }
-  ms_kv_pair *v = ms_calloc((size_t)n->n + 1, sizeof *v);
-  if (!v) return NULL;
-  for (int i = 0; i < n->n; i++) {
-    const ms_ynode *it = n->items[i];
-    if (it->kind != MS_YN_SCALAR) {
-      ms_probs_add(c->probs, c->file, it->line, it->col, "values of %s must be text", what);
-      continue;
-    }
-    v[*out_n].key = ms_strdup(n->keys[i]->value);
-    v[*out_n].value = ms_strdup(it->value);
-    (*out_n)++;
-  }
-  return v;
-}
-
-static bool get_bool(dctx *c, const ms_ynode *n, const char *what, bool dflt) {
-  if (!n || ms_ynode_is_null(n)) return dflt;
-  if (n->kind == MS_YN_SCALAR) {
-    const char *s = n->value;
-    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "yes")) return true;
-    if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "no")) return false;
-  }
-  ms_probs_add(c->probs, c->file, n->line, n->col, "%s must be true or false", what);
-  return dflt;
-}
-
-static bool known_dtype(const char *s) {
-  for (int i = 0; i < N_DTYPES; i++)
-    if (!strcmp(s, k_dtypes[i])) return true;
-  return false;
-}
-
-static char *get_dtype(dctx *c, const ms_ynode *n, const char *what) {
-  char *s = get_str(c, n, what);
-  if (s && !known_dtype(s)) {
-    const char *sug = ms_repo_suggest(s, k_dtypes, N_DTYPES);
-    ms_probs_add(c->probs, c->file, n->line, n->col,
-                 "unknown dtype '%s'%s%s%s (use bool, int32, int64, float32, float64, string, "
-                 "bytes, timestamp or date)",
-                 s, sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "");
-    ms_free(s);
-    return NULL;
-  }
-  return s;
-}
-
-/* Checks keys of an item mapping against `known`; reports missing `required` ones. */
-static bool check_keys(dctx *c, const ms_ynode *m, const char *desc, const char *const *known,
-                       int n_known, const char *const *required, int n_required) {
-  if (m->kind != MS_YN_MAP) {
-    ms_probs_add(c->probs, c->file, m->line, m->col, "each item of %s must be a mapping", desc);
-    return false;
-  }
-  for (int i = 0; i < m->n; i++) {
-    bool ok = false;
-    for (int j = 0; j < n_known; j++)
-      if (!strcmp(m->keys[i]->value, known[j])) ok = true;
-    if (!ok) ms_repo_unknown_key(c->probs, c->file, m->keys[i], desc, known, n_known);
-  }
-  for (int j = 0; j < n_required; j++) {
-    const ms_ynode *v = ms_ynode_get(m, required[j]);
-    if (!v || ms_ynode_is_null(v))
-      ms_probs_add(c->probs, c->file, m->line, m->col, "%s item is missing required key '%s'",
-                   desc, required[j]);
-  }
-  return true;
-}
-
-#define COUNT(a) ((int)(sizeof a / sizeof *a))
-
-static void *grow(void *arr, int n, size_t size) {
-  void *p = ms_realloc(arr, (size_t)(n + 1) * size);
-  if (p) memset((char *)p + (size_t)n * size, 0, size);
-  return p;
-}
-
-static void parse_entity(dctx *c, const ms_ynode *m) {
+static void parse_entity(ms_dctx *c, const ms_ynode *m) {
   static const char *const known[] = {"name", "join_keys", "join_key", "value_type",
                                       "description", "owner", "tags"};
   static const char *const req[] = {"name"};
-  if (!check_keys(c, m, "entities", known, COUNT(known), req, COUNT(req))) return;
+  if (!ms_def_check_keys(c, m, "entities", known, MS_COUNT(known), req, MS_COUNT(req))) return;
   ms_repo *r = c->repo;
-  ms_entity_def *arr = grow(r->entities, r->n_entities, sizeof *arr);
+  ms_entity_def *arr = ms_def_grow(r->entities, r->n_entities, sizeof *arr);
   if (!arr) return;
   r->entities = arr;
   ms_entity_def *e = &arr[r->n_entities++];
-  e->where = where_of(c, m);
-  e->name = get_str(c, ms_ynode_get(m, "name"), "name");
+  e->where = ms_def_where(c, m);
+  e->name = ms_def_str(c, ms_ynode_get(m, "name"), "name");
   const ms_ynode *jk = ms_ynode_get(m, "join_keys");
   const ms_ynode *jk1 = ms_ynode_get(m, "join_key");
   if (jk && jk1)
     ms_probs_add(c->probs, c->file, jk1->line, jk1->col,
                  "give either join_key or join_keys, not both");
   if (jk) {
-    e->join_keys = get_str_list(c, jk, "join_keys", &e->n_join_keys);
+    e->join_keys = ms_def_str_list(c, jk, "join_keys", &e->n_join_keys);
     if (e->n_join_keys > 1)
       ms_probs_add(c->probs, c->file, jk->line, jk->col,
                    "entity '%s' has %d join keys; an entity has exactly one (as in Feast): "
                    "use one entity per key and list them all in the feature view",
                    e->name ? e->name : "?", e->n_join_keys);
   } else if (jk1) {
-    char *s = get_str(c, jk1, "join_key");
+    char *s = ms_def_str(c, jk1, "join_key");
     if (s) {
       e->join_keys = ms_calloc(2, sizeof *e->join_keys);
       if (e->join_keys) e->join_keys[e->n_join_keys++] = s;
@@ -183,41 +57,46 @@ static void parse_entity(dctx *c, const ms_ynode *m) {
     e->join_keys = ms_calloc(2, sizeof *e->join_keys);
     if (e->join_keys) e->join_keys[e->n_join_keys++] = ms_strdup(e->name);
   }
-  e->value_type = get_dtype(c, ms_ynode_get(m, "value_type"), "value_type");
-  e->description = get_str(c, ms_ynode_get(m, "description"), "description");
-  e->owner = get_str(c, ms_ynode_get(m, "owner"), "owner");
-  e->tags = get_kv(c, ms_ynode_get(m, "tags"), "tags", &e->n_tags);
+  e->value_type = ms_def_dtype(c, ms_ynode_get(m, "value_type"), "value_type");
+  e->description = ms_def_str(c, ms_ynode_get(m, "description"), "description");
+  e->owner = ms_def_str(c, ms_ynode_get(m, "owner"), "owner");
+  e->tags = ms_def_kv(c, ms_ynode_get(m, "tags"), "tags", &e->n_tags);
 }
 
-static void parse_source(dctx *c, const ms_ynode *m) {
+static void parse_source(ms_dctx *c, const ms_ynode *m) {
   static const char *const known[] = {"name", "path", "file_format", "timestamp_field",
                                       "created_timestamp_column", "field_mapping",
-                                      "date_partition_column", "description", "owner", "tags"};
+                                      "date_partition_column", "columns", "filter",
+                                      "description", "owner", "tags"};
   static const char *const req[] = {"name", "path", "timestamp_field"};
-  if (!check_keys(c, m, "sources", known, COUNT(known), req, COUNT(req))) return;
+  if (!ms_def_check_keys(c, m, "sources", known, MS_COUNT(known), req, MS_COUNT(req))) return;
   ms_repo *r = c->repo;
-  ms_source_def *arr = grow(r->sources, r->n_sources, sizeof *arr);
+  ms_source_def *arr = ms_def_grow(r->sources, r->n_sources, sizeof *arr);
   if (!arr) return;
   r->sources = arr;
-  char **pw = grow(r->source_paths_written, r->n_sources, sizeof *pw);
+  char **pw = ms_def_grow(r->source_paths_written, r->n_sources, sizeof *pw);
   if (!pw) return;
   r->source_paths_written = pw;
+  ms_source_marks *sm = ms_def_grow(r->source_marks, r->n_sources, sizeof *sm);
+  if (!sm) return;
+  r->source_marks = sm;
+  sm = &sm[r->n_sources];
   ms_source_def *s = &arr[r->n_sources];
-  pw[r->n_sources++] = get_str(c, ms_ynode_get(m, "path"), "path");
-  s->where = where_of(c, m);
-  s->name = get_str(c, ms_ynode_get(m, "name"), "name");
+  pw[r->n_sources++] = ms_def_str(c, ms_ynode_get(m, "path"), "path");
+  s->where = ms_def_where(c, m);
+  s->name = ms_def_str(c, ms_ynode_get(m, "name"), "name");
   if (pw[r->n_sources - 1]) s->path = ms_repo_join(r->config.repo_dir, pw[r->n_sources - 1]);
   const ms_ynode *ff = ms_ynode_get(m, "file_format");
-  s->file_format = get_str(c, ff, "file_format");
+  s->file_format = ms_def_str(c, ff, "file_format");
   if (!s->file_format) {
     s->file_format = ms_strdup("parquet");
   } else if (strcmp(s->file_format, "parquet") && strcmp(s->file_format, "csv")) {
     ms_probs_add(c->probs, c->file, ff->line, ff->col,
                  "file_format '%s' is not supported (use parquet or csv)", s->file_format);
   }
-  s->timestamp_field = get_str(c, ms_ynode_get(m, "timestamp_field"), "timestamp_field");
+  s->timestamp_field = ms_def_str(c, ms_ynode_get(m, "timestamp_field"), "timestamp_field");
   const ms_ynode *cr = ms_ynode_get(m, "created_timestamp_column");
-  s->created_timestamp_column = get_str(c, cr, "created_timestamp_column");
+  s->created_timestamp_column = ms_def_str(c, cr, "created_timestamp_column");
   if (s->created_timestamp_column && !*s->created_timestamp_column) {
     ms_free(s->created_timestamp_column);
     s->created_timestamp_column = NULL;
@@ -228,40 +107,46 @@ static void parse_source(dctx *c, const ms_ynode *m) {
                  "source '%s': created_timestamp_column '%s' is the same column as "
                  "timestamp_field (Feast refuses this too)",
                  s->name ? s->name : "?", s->created_timestamp_column);
-  s->field_mapping = get_kv(c, ms_ynode_get(m, "field_mapping"), "field_mapping",
+  s->field_mapping = ms_def_kv(c, ms_ynode_get(m, "field_mapping"), "field_mapping",
                             &s->n_field_mapping);
   s->date_partition_column =
-      get_str(c, ms_ynode_get(m, "date_partition_column"), "date_partition_column");
-  s->description = get_str(c, ms_ynode_get(m, "description"), "description");
-  s->owner = get_str(c, ms_ynode_get(m, "owner"), "owner");
-  s->tags = get_kv(c, ms_ynode_get(m, "tags"), "tags", &s->n_tags);
+      ms_def_str(c, ms_ynode_get(m, "date_partition_column"), "date_partition_column");
+  s->description = ms_def_str(c, ms_ynode_get(m, "description"), "description");
+  s->owner = ms_def_str(c, ms_ynode_get(m, "owner"), "owner");
+  s->tags = ms_def_kv(c, ms_ynode_get(m, "tags"), "tags", &s->n_tags);
+  ms_def_parse_source_columns(c, s, sm, m);
 }
 
-static void parse_view(dctx *c, const ms_ynode *m) {
-  static const char *const known[] = {"name", "entities", "ttl", "source", "schema", "online",
-                                      "description", "owner", "tags"};
+static void parse_view_schema(ms_dctx *c, ms_feature_view_def *v, ms_view_marks *vm,
+                              const ms_ynode *sch);
+
+static void parse_view(ms_dctx *c, const ms_ynode *m) {
+  static const char *const known[] = {"name",        "entities",   "ttl",       "source",
+                                      "schema",      "online",     "description", "owner",
+                                      "tags",        "timestamp_field", "filter", "population",
+                                      "cutoffs",     "aggregations", "expressions"};
   static const char *const req[] = {"name", "source"};
-  if (!check_keys(c, m, "feature_views", known, COUNT(known), req, COUNT(req))) return;
+  if (!ms_def_check_keys(c, m, "feature_views", known, MS_COUNT(known), req, MS_COUNT(req))) return;
   ms_repo *r = c->repo;
-  ms_feature_view_def *arr = grow(r->views, r->n_views, sizeof *arr);
+  ms_feature_view_def *arr = ms_def_grow(r->views, r->n_views, sizeof *arr);
   if (!arr) return;
   r->views = arr;
-  ms_view_marks *marks = grow(r->view_marks, r->n_views, sizeof *marks);
+  ms_view_marks *marks = ms_def_grow(r->view_marks, r->n_views, sizeof *marks);
   if (!marks) return;
   r->view_marks = marks;
   ms_view_marks *vm = &marks[r->n_views];
   ms_feature_view_def *v = &arr[r->n_views++];
-  v->where = where_of(c, m);
-  v->name = get_str(c, ms_ynode_get(m, "name"), "name");
+  v->where = ms_def_where(c, m);
+  v->name = ms_def_str(c, ms_ynode_get(m, "name"), "name");
   const ms_ynode *ents = ms_ynode_get(m, "entities");
-  v->entities = get_str_list(c, ents, "entities", &v->n_entities);
+  v->entities = ms_def_str_list(c, ents, "entities", &v->n_entities);
   if (v->n_entities && ents->kind == MS_YN_SEQ) {
     vm->entities = ms_calloc((size_t)v->n_entities, sizeof *vm->entities);
     /* get_str_list skips non-names; only map marks when nothing was skipped */
     if (vm->entities && ents->n == v->n_entities)
-      for (int i = 0; i < ents->n; i++) vm->entities[i] = where_of(c, ents->items[i]);
+      for (int i = 0; i < ents->n; i++) vm->entities[i] = ms_def_where(c, ents->items[i]);
   }
-  if (ms_ynode_get(m, "source")) vm->source = where_of(c, ms_ynode_get(m, "source"));
+  if (ms_ynode_get(m, "source")) vm->source = ms_def_where(c, ms_ynode_get(m, "source"));
   const ms_ynode *ttl = ms_ynode_get(m, "ttl");
   if (ttl && !ms_ynode_is_null(ttl)) {
     if (ttl->kind != MS_YN_SCALAR || !ms_parse_duration(ttl->value, &v->ttl_seconds))
@@ -269,28 +154,33 @@ static void parse_view(dctx *c, const ms_ynode *m) {
                    "bad duration '%s' for ttl (use e.g. 90d, 12h, 30m, 45s, 1h30m or 0s)",
                    ttl->kind == MS_YN_SCALAR ? ttl->value : "(not text)");
   }
-  v->source = get_str(c, ms_ynode_get(m, "source"), "source");
-  v->online = get_bool(c, ms_ynode_get(m, "online"), "online", false);
-  v->description = get_str(c, ms_ynode_get(m, "description"), "description");
-  v->owner = get_str(c, ms_ynode_get(m, "owner"), "owner");
-  v->tags = get_kv(c, ms_ynode_get(m, "tags"), "tags", &v->n_tags);
+  v->source = ms_def_str(c, ms_ynode_get(m, "source"), "source");
+  v->online = ms_def_bool(c, ms_ynode_get(m, "online"), "online", false);
+  v->description = ms_def_str(c, ms_ynode_get(m, "description"), "description");
+  v->owner = ms_def_str(c, ms_ynode_get(m, "owner"), "owner");
+  v->tags = ms_def_kv(c, ms_ynode_get(m, "tags"), "tags", &v->n_tags);
   const ms_ynode *sch = ms_ynode_get(m, "schema");
-  if (sch && !ms_ynode_is_null(sch)) {
-    if (sch->kind != MS_YN_SEQ) {
-      ms_probs_add(c->probs, c->file, sch->line, sch->col, "schema must be a list of fields");
-      return;
-    }
+  if (sch && !ms_ynode_is_null(sch) && sch->kind != MS_YN_SEQ)
+    ms_probs_add(c->probs, c->file, sch->line, sch->col, "schema must be a list of fields");
+  else if (sch && !ms_ynode_is_null(sch))
+    parse_view_schema(c, v, vm, sch);
+  ms_def_parse_view_agg(c, v, vm, m);
+}
+
+static void parse_view_schema(ms_dctx *c, ms_feature_view_def *v, ms_view_marks *vm,
+                              const ms_ynode *sch) {
+  {
     v->schema = ms_calloc((size_t)sch->n + 1, sizeof *v->schema);
     vm->fields = ms_calloc((size_t)sch->n + 1, sizeof *vm->fields);
     if (!v->schema || !vm->fields) return;
     for (int i = 0; i < sch->n; i++) {
       static const char *const fk[] = {"name", "dtype", "description"};
       const ms_ynode *f = sch->items[i];
-      if (!check_keys(c, f, "schema", fk, COUNT(fk), fk, 2)) continue;
+      if (!ms_def_check_keys(c, f, "schema", fk, MS_COUNT(fk), fk, 2)) continue;
       ms_feature_field *fd = &v->schema[v->n_schema];
-      fd->name = get_str(c, ms_ynode_get(f, "name"), "name");
-      fd->dtype = get_dtype(c, ms_ynode_get(f, "dtype"), "dtype");
-      fd->description = get_str(c, ms_ynode_get(f, "description"), "description");
+      fd->name = ms_def_str(c, ms_ynode_get(f, "name"), "name");
+      fd->dtype = ms_def_dtype(c, ms_ynode_get(f, "dtype"), "dtype");
+      fd->description = ms_def_str(c, ms_ynode_get(f, "description"), "description");
       if (!fd->name) {
         ms_free(fd->dtype);
         ms_free(fd->description);
@@ -302,15 +192,15 @@ static void parse_view(dctx *c, const ms_ynode *m) {
           ms_probs_add(c->probs, c->file, f->line, f->col,
                        "feature view '%s': schema field '%s' appears twice",
                        v->name ? v->name : "?", fd->name);
-      vm->fields[v->n_schema] = where_of(c, f);
+      vm->fields[v->n_schema] = ms_def_where(c, f);
       v->n_schema++;
     }
   }
 }
 
-static void parse_service_item(dctx *c, ms_feature_service_item *it, const ms_ynode *n) {
+static void parse_service_item(ms_dctx *c, ms_feature_service_item *it, const ms_ynode *n) {
   if (n->kind == MS_YN_SCALAR) {
-    it->view = get_str(c, n, "feature view name");
+    it->view = ms_def_str(c, n, "feature view name");
     return;
   }
   if (n->kind != MS_YN_MAP || n->n == 0) {
@@ -321,12 +211,12 @@ static void parse_service_item(dctx *c, ms_feature_service_item *it, const ms_yn
   }
   if (ms_ynode_get(n, "feature_view")) {
     static const char *const known[] = {"feature_view", "features", "alias", "join_key_map"};
-    check_keys(c, n, "feature service features", known, COUNT(known), known, 1);
-    it->view = get_str(c, ms_ynode_get(n, "feature_view"), "feature_view");
-    it->features = get_str_list(c, ms_ynode_get(n, "features"), "features", &it->n_features);
-    it->alias = get_str(c, ms_ynode_get(n, "alias"), "alias");
+    ms_def_check_keys(c, n, "feature service features", known, MS_COUNT(known), known, 1);
+    it->view = ms_def_str(c, ms_ynode_get(n, "feature_view"), "feature_view");
+    it->features = ms_def_str_list(c, ms_ynode_get(n, "features"), "features", &it->n_features);
+    it->alias = ms_def_str(c, ms_ynode_get(n, "alias"), "alias");
     it->join_key_map =
-        get_kv(c, ms_ynode_get(n, "join_key_map"), "join_key_map", &it->n_join_key_map);
+        ms_def_kv(c, ms_ynode_get(n, "join_key_map"), "join_key_map", &it->n_join_key_map);
     return;
   }
   if (n->n != 1) {
@@ -336,27 +226,27 @@ static void parse_service_item(dctx *c, ms_feature_service_item *it, const ms_yn
     return;
   }
   it->view = ms_strdup(n->keys[0]->value);
-  it->features = get_str_list(c, n->items[0], "features", &it->n_features);
+  it->features = ms_def_str_list(c, n->items[0], "features", &it->n_features);
 }
 
-static void parse_service(dctx *c, const ms_ynode *m) {
+static void parse_service(ms_dctx *c, const ms_ynode *m) {
   static const char *const known[] = {"name", "features", "description", "owner", "tags"};
   static const char *const req[] = {"name", "features"};
-  if (!check_keys(c, m, "feature_services", known, COUNT(known), req, COUNT(req))) return;
+  if (!ms_def_check_keys(c, m, "feature_services", known, MS_COUNT(known), req, MS_COUNT(req))) return;
   ms_repo *r = c->repo;
-  ms_feature_service_def *arr = grow(r->services, r->n_services, sizeof *arr);
+  ms_feature_service_def *arr = ms_def_grow(r->services, r->n_services, sizeof *arr);
   if (!arr) return;
   r->services = arr;
-  char ***iw = grow(r->service_item_where, r->n_services, sizeof *iw);
+  char ***iw = ms_def_grow(r->service_item_where, r->n_services, sizeof *iw);
   if (!iw) return;
   r->service_item_where = iw;
   char ***item_where = &iw[r->n_services];
   ms_feature_service_def *s = &arr[r->n_services++];
-  s->where = where_of(c, m);
-  s->name = get_str(c, ms_ynode_get(m, "name"), "name");
-  s->description = get_str(c, ms_ynode_get(m, "description"), "description");
-  s->owner = get_str(c, ms_ynode_get(m, "owner"), "owner");
-  s->tags = get_kv(c, ms_ynode_get(m, "tags"), "tags", &s->n_tags);
+  s->where = ms_def_where(c, m);
+  s->name = ms_def_str(c, ms_ynode_get(m, "name"), "name");
+  s->description = ms_def_str(c, ms_ynode_get(m, "description"), "description");
+  s->owner = ms_def_str(c, ms_ynode_get(m, "owner"), "owner");
+  s->tags = ms_def_kv(c, ms_ynode_get(m, "tags"), "tags", &s->n_tags);
   const ms_ynode *f = ms_ynode_get(m, "features");
   if (!f || ms_ynode_is_null(f)) return;
   if (f->kind != MS_YN_SEQ) {
@@ -367,19 +257,19 @@ static void parse_service(dctx *c, const ms_ynode *m) {
   *item_where = ms_calloc((size_t)f->n + 1, sizeof **item_where);
   if (!s->items || !*item_where) return;
   for (int i = 0; i < f->n; i++) {
-    (*item_where)[s->n_items] = where_of(c, f->items[i]);
+    (*item_where)[s->n_items] = ms_def_where(c, f->items[i]);
     ms_feature_service_item *it = &s->items[s->n_items++];
     it->view = NULL;
     parse_service_item(c, it, f->items[i]);
   }
 }
 
-static void parse_definitions(dctx *c, const ms_ynode *root) {
+static void parse_definitions(ms_dctx *c, const ms_ynode *root) {
   if (!root || ms_ynode_is_null(root)) return;
   if (root->kind != MS_YN_MAP) {
     ms_probs_add(c->probs, c->file, root->line, root->col,
-                 "a definitions file must be a mapping with entities, sources, feature_views "
-                 "and feature_services");
+                 "a definitions file must be a mapping with entities, sources, feature_views, "
+                 "on_demand_feature_views and feature_services");
     return;
   }
   static const char *const known[] = {"entities", "sources", "feature_views",
@@ -388,14 +278,14 @@ static void parse_definitions(dctx *c, const ms_ynode *root) {
     const char *k = root->keys[i]->value;
     const ms_ynode *v = root->items[i];
     int kind = -1;
-    for (int j = 0; j < COUNT(known); j++)
+    for (int j = 0; j < MS_COUNT(known); j++)
       if (!strcmp(k, known[j])) kind = j;
     if (kind < 0) {
       ms_repo_unknown_key(c->probs, c->file, root->keys[i],
                           "a definitions file (it holds entities, sources, feature_views, "
-                          "feature_services; list files under 'definitions:' in "
+                          "on_demand_feature_views, feature_services; list files under 'definitions:' in "
                           "feature_store.yaml to load only some)",
-                          known, COUNT(known));
+                          known, MS_COUNT(known));
       continue;
     }
     if (ms_ynode_is_null(v)) continue;
@@ -403,76 +293,28 @@ static void parse_definitions(dctx *c, const ms_ynode *root) {
       ms_probs_add(c->probs, c->file, v->line, v->col, "%s must be a list", k);
       continue;
     }
-    if (kind == 4) {
-      if (v->n > 0)
-        ms_probs_add(c->probs, c->file, v->line, v->col,
-                     "on_demand_feature_views are not supported yet (they come with the "
-                     "compute engine)");
-      continue;
-    }
     for (int j = 0; j < v->n; j++) {
       const ms_ynode *m = v->items[j];
       if (kind == 0) parse_entity(c, m);
       else if (kind == 1) parse_source(c, m);
       else if (kind == 2) parse_view(c, m);
-      else parse_service(c, m);
+      else if (kind == 3) parse_service(c, m);
+      else ms_def_parse_odfv(c, m);
     }
   }
 }
 
 /* ---- validation across files ---- */
 
-static void split_where(const char *where, char *file, size_t fsize, int *line, int *col) {
-  /* where = "file:line:col"; the file may itself contain ':' */
-  snprintf(file, fsize, "%s", where);
-  *line = *col = 0;
-  char *c2 = strrchr(file, ':');
-  if (!c2) return;
-  *col = atoi(c2 + 1);
-  *c2 = 0;
-  char *c1 = strrchr(file, ':');
-  if (!c1) return;
-  *line = atoi(c1 + 1);
-  *c1 = 0;
-}
-
-static void vprob(ms_probs *p, const char *where, const char *fmt, const char *a,
-                  const char *b, const char *d) {
-  char file[1024];
-  int line, col;
-  split_where(where ? where : "?:0:0", file, sizeof file, &line, &col);
-  ms_probs_add(p, file, line, col, fmt, a, b, d);
-}
-
-static const ms_entity_def *find_entity(const ms_repo *r, const char *name) {
-  for (int i = 0; i < r->n_entities; i++)
-    if (r->entities[i].name && !strcmp(r->entities[i].name, name)) return &r->entities[i];
-  return NULL;
-}
-static const ms_source_def *find_source(const ms_repo *r, const char *name) {
-  for (int i = 0; i < r->n_sources; i++)
-    if (r->sources[i].name && !strcmp(r->sources[i].name, name)) return &r->sources[i];
-  return NULL;
-}
-static const ms_feature_view_def *find_view(const ms_repo *r, const char *name) {
-  for (int i = 0; i < r->n_views; i++)
-    if (r->views[i].name && !strcmp(r->views[i].name, name)) return &r->views[i];
-  return NULL;
-}
-
 #define CHECK_DUPS(arr, n, kindname)                                                      \
   for (int i = 0; i < (n); i++)                                                           \
     for (int j = 0; j < i; j++)                                                           \
       if ((arr)[i].name && (arr)[j].name && !strcmp((arr)[i].name, (arr)[j].name)) {      \
-        vprob(p, (arr)[i].where, "duplicate " kindname " '%s' (first defined at %s)%s",   \
+        ms_def_vprob(p, (arr)[i].where, "duplicate " kindname " '%s' (first defined at %s)%s",   \
               (arr)[i].name, (arr)[j].where, "");                                         \
         break;                                                                            \
       }
 
-/* The mark of part i when known, else the object's. */
-static const char *at(char **marks, int i, const char *dflt) {
-  return marks && marks[i] ? marks[i] : dflt;
-}
 
 static void validate(ms_repo *r, ms_probs *p) {
   CHECK_DUPS(r->entities, r->n_entities, "entity");
@@ -486,42 +328,42 @@ static void validate(ms_repo *r, ms_probs *p) {
     const ms_entity_def *ents[64];
     int n_ents = 0;
     for (int e = 0; e < v->n_entities; e++) {
-      const ms_entity_def *ed = find_entity(r, v->entities[e]);
+      const ms_entity_def *ed = ms_def_find_entity(r, v->entities[e]);
       if (!ed) {
-        vprob(p, at(vm->entities, e, v->where), "feature view '%s': unknown entity '%s'%s", vn,
+        ms_def_vprob(p, ms_def_at(vm->entities, e, v->where), "feature view '%s': unknown entity '%s'%s", vn,
               v->entities[e], "");
         continue;
       }
       for (int k = 0; k < n_ents; k++)
         if (ents[k]->n_join_keys && ed->n_join_keys &&
             !strcmp(ents[k]->join_keys[0], ed->join_keys[0]))
-          vprob(p, at(vm->entities, e, v->where),
+          ms_def_vprob(p, ms_def_at(vm->entities, e, v->where),
                 "feature view '%s': entities '%s' and '%s' share a join key",
                 vn, ents[k]->name, ed->name);
       if (n_ents < 64) ents[n_ents++] = ed;
     }
-    const ms_source_def *src = v->source ? find_source(r, v->source) : NULL;
+    const ms_source_def *src = v->source ? ms_repo_find_source(r, v->source) : NULL;
     if (v->source && !src)
-      vprob(p, vm->source ? vm->source : v->where, "feature view '%s': unknown source '%s'%s",
+      ms_def_vprob(p, vm->source ? vm->source : v->where, "feature view '%s': unknown source '%s'%s",
             vn, v->source, "");
     for (int f = 0; f < v->n_schema; f++) {
       const char *fname = v->schema[f].name;
       for (int k = 0; k < n_ents; k++)
         for (int j = 0; j < ents[k]->n_join_keys; j++)
           if (!strcmp(fname, ents[k]->join_keys[j]))
-            vprob(p, at(vm->fields, f, v->where),
+            ms_def_vprob(p, ms_def_at(vm->fields, f, v->where),
                   "feature view '%s': feature '%s' is named like the join key of entity '%s'",
                   vn, fname, ents[k]->name);
-      if (src) {
+      if (src && v->agg.n_aggregations == 0) { /* aggregation outputs are not source columns */
         for (int m = 0; m < src->n_field_mapping; m++)
           if (!strcmp(fname, src->field_mapping[m].key) &&
               strcmp(fname, src->field_mapping[m].value))
-            vprob(p, at(vm->fields, f, v->where),
+            ms_def_vprob(p, ms_def_at(vm->fields, f, v->where),
                   "feature view '%s': feature '%s' is a source column renamed by "
                   "field_mapping; use the mapped name '%s'",
                   vn, fname, src->field_mapping[m].value);
         if (src->timestamp_field && !strcmp(fname, src->timestamp_field))
-          vprob(p, at(vm->fields, f, v->where),
+          ms_def_vprob(p, ms_def_at(vm->fields, f, v->where),
                 "feature view '%s': feature '%s' is the source's timestamp_field%s",
                 vn, fname, "");
       }
@@ -533,22 +375,46 @@ static void validate(ms_repo *r, ms_probs *p) {
     for (int t = 0; t < s->n_items; t++) {
       const ms_feature_service_item *it = &s->items[t];
       if (!it->view) continue;
-      const ms_feature_view_def *v = find_view(r, it->view);
+      const ms_feature_view_def *v = ms_repo_find_feature_view(r, it->view);
+      const ms_odfv_def *od = v ? NULL : ms_repo_find_odfv(r, it->view);
+      const char *iw = ms_def_at(r->service_item_where[i], t, s->where);
+      if (od) { /* an on-demand view: a features subset, an alias; no join keys of its own */
+        if (it->n_join_key_map)
+          ms_def_prob(p, iw,
+                      "feature service '%s': join_key_map does not apply to on-demand feature "
+                      "view '%s' (it has no join keys; map the keys of its source views)",
+                      sn, it->view);
+        for (int f = 0; f < it->n_features; f++) {
+          bool found = false;
+          for (int k = 0; k < od->n_schema; k++)
+            if (!strcmp(od->schema[k].name, it->features[f])) found = true;
+          if (!found)
+            ms_def_prob(p, iw, "feature service '%s': on-demand feature view '%s' has no "
+                        "feature '%s'", sn, it->view, it->features[f]);
+        }
+        continue;
+      }
       if (!v) {
-        vprob(p, at(r->service_item_where[i], t, s->where),
-              "feature service '%s': unknown feature view '%s'%s", sn, it->view,
-              "");
+        const char *cands[256];
+        int nc = 0;
+        for (int k = 0; k < r->n_views && nc < 256; k++)
+          if (r->views[k].name) cands[nc++] = r->views[k].name;
+        for (int k = 0; k < r->n_odfvs && nc < 256; k++)
+          if (r->odfvs[k].name) cands[nc++] = r->odfvs[k].name;
+        const char *sug = ms_repo_suggest(it->view, cands, nc);
+        ms_def_prob(p, iw, "feature service '%s': unknown feature view '%s'%s%s%s", sn,
+                    it->view, sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
         continue;
       }
       for (int k = 0; k < it->n_join_key_map; k++) { /* keys are the view's join keys */
         bool found = false;
         for (int e = 0; e < v->n_entities; e++) {
-          const ms_entity_def *ed = find_entity(r, v->entities[e]);
+          const ms_entity_def *ed = ms_def_find_entity(r, v->entities[e]);
           if (ed && ed->n_join_keys && !strcmp(ed->join_keys[0], it->join_key_map[k].key))
             found = true;
         }
         if (!found)
-          vprob(p, at(r->service_item_where[i], t, s->where),
+          ms_def_vprob(p, ms_def_at(r->service_item_where[i], t, s->where),
                 "feature service '%s': join_key_map key '%s' is not a join key of feature "
                 "view '%s'",
                 sn, it->join_key_map[k].key, it->view);
@@ -558,17 +424,17 @@ static void validate(ms_repo *r, ms_probs *p) {
         for (int k = 0; k < v->n_schema; k++)
           if (!strcmp(v->schema[k].name, it->features[f])) found = true;
         if (!found)
-          vprob(p, at(r->service_item_where[i], t, s->where),
+          ms_def_vprob(p, ms_def_at(r->service_item_where[i], t, s->where),
                 "feature service '%s': feature view '%s' has no feature '%s'", sn,
                 it->view, it->features[f]);
       }
     }
   }
+  ms_def_validate_derived(r, p);
 }
 
 /* ---- file discovery ---- */
 
-static void free_strs(char **v, int n);
 
 typedef struct strlist {
   char **v;
@@ -694,39 +560,28 @@ static int cmp_prob(const void *a, const void *b) {
 
 /* ---- load / free ---- */
 
-static void free_kv(ms_kv_pair *kv, int n) {
-  for (int i = 0; i < n; i++) {
-    ms_free(kv[i].key);
-    ms_free(kv[i].value);
-  }
-  ms_free(kv);
-}
-static void free_strs(char **v, int n) {
-  for (int i = 0; i < n; i++) ms_free(v[i]);
-  ms_free(v);
-}
-
 void ms_repo_free(ms_repo *r) {
   if (!r) return;
   /* marks first: their counts live in the views and services */
   for (int i = 0; r->view_marks && i < r->n_views; i++) {
     ms_view_marks *vm = &r->view_marks[i];
     ms_free(vm->source);
-    if (vm->entities) free_strs(vm->entities, r->views[i].n_entities);
-    if (vm->fields) free_strs(vm->fields, r->views[i].n_schema);
+    if (vm->entities) ms_def_free_strs(vm->entities, r->views[i].n_entities);
+    if (vm->fields) ms_def_free_strs(vm->fields, r->views[i].n_schema);
+    ms_def_free_view_agg(&r->views[i], vm);
   }
   ms_free(r->view_marks);
   for (int i = 0; r->service_item_where && i < r->n_services; i++)
-    if (r->service_item_where[i]) free_strs(r->service_item_where[i], r->services[i].n_items);
+    if (r->service_item_where[i]) ms_def_free_strs(r->service_item_where[i], r->services[i].n_items);
   ms_free(r->service_item_where);
   for (int i = 0; i < r->n_entities; i++) {
     ms_entity_def *e = &r->entities[i];
     ms_free(e->name);
-    free_strs(e->join_keys, e->n_join_keys);
+    ms_def_free_strs(e->join_keys, e->n_join_keys);
     ms_free(e->value_type);
     ms_free(e->description);
     ms_free(e->owner);
-    free_kv(e->tags, e->n_tags);
+    ms_def_free_kv(e->tags, e->n_tags);
     ms_free(e->where);
   }
   ms_free(r->entities);
@@ -737,19 +592,22 @@ void ms_repo_free(ms_repo *r) {
     ms_free(s->file_format);
     ms_free(s->timestamp_field);
     ms_free(s->created_timestamp_column);
-    free_kv(s->field_mapping, s->n_field_mapping);
+    ms_def_free_kv(s->field_mapping, s->n_field_mapping);
     ms_free(s->date_partition_column);
     ms_free(s->description);
     ms_free(s->owner);
-    free_kv(s->tags, s->n_tags);
+    ms_def_free_kv(s->tags, s->n_tags);
+    ms_def_free_source_columns(s, r->source_marks ? &r->source_marks[i] : NULL);
     ms_free(s->where);
   }
   ms_free(r->sources);
-  free_strs(r->source_paths_written, r->n_sources);
+  ms_free(r->source_marks);
+  ms_def_free_odfvs(r);
+  ms_def_free_strs(r->source_paths_written, r->n_sources);
   for (int i = 0; i < r->n_views; i++) {
     ms_feature_view_def *v = &r->views[i];
     ms_free(v->name);
-    free_strs(v->entities, v->n_entities);
+    ms_def_free_strs(v->entities, v->n_entities);
     ms_free(v->source);
     for (int f = 0; f < v->n_schema; f++) {
       ms_free(v->schema[f].name);
@@ -759,7 +617,7 @@ void ms_repo_free(ms_repo *r) {
     ms_free(v->schema);
     ms_free(v->description);
     ms_free(v->owner);
-    free_kv(v->tags, v->n_tags);
+    ms_def_free_kv(v->tags, v->n_tags);
     ms_free(v->where);
   }
   ms_free(r->views);
@@ -769,14 +627,14 @@ void ms_repo_free(ms_repo *r) {
     for (int t = 0; t < s->n_items; t++) {
       ms_feature_service_item *it = &s->items[t];
       ms_free(it->view);
-      free_strs(it->features, it->n_features);
+      ms_def_free_strs(it->features, it->n_features);
       ms_free(it->alias);
-      free_kv(it->join_key_map, it->n_join_key_map);
+      ms_def_free_kv(it->join_key_map, it->n_join_key_map);
     }
     ms_free(s->items);
     ms_free(s->description);
     ms_free(s->owner);
-    free_kv(s->tags, s->n_tags);
+    ms_def_free_kv(s->tags, s->n_tags);
     ms_free(s->where);
   }
   ms_free(r->services);
@@ -786,12 +644,12 @@ void ms_repo_free(ms_repo *r) {
   }
   ms_free(r->objects);
   ms_free(r->edges);
-  free_strs(r->def_files, r->n_def_files);
+  ms_def_free_strs(r->def_files, r->n_def_files);
   ms_repo_config_reset(&r->config);
   ms_free(r);
 }
 
-void ms_repo_problems_free(char **problems, int n) { free_strs(problems, n); }
+void ms_repo_problems_free(char **problems, int n) { ms_def_free_strs(problems, n); }
 
 static char *abs_path(const char *p, ms_error *err) {
   char buf[PATH_MAX];
@@ -879,7 +737,7 @@ ms_status ms_repo_load(const char *repo_dir, const char *config_path, ms_repo **
           strlist_add(&files, ms_strdup(r->def_files[i]));
         }
       }
-      free_strs(r->def_files, r->n_def_files);
+      ms_def_free_strs(r->def_files, r->n_def_files);
       r->def_files = files.v;
       r->n_def_files = files.n;
     }
@@ -887,7 +745,7 @@ ms_status ms_repo_load(const char *repo_dir, const char *config_path, ms_repo **
       bool fok;
       ms_ynode *d = load_yaml(r, r->def_files[i], false, &probs, &fok);
       if (fok) {
-        dctx c = {r, ms_repo_display(r, r->def_files[i]), &probs};
+        ms_dctx c = {r, ms_repo_display(r, r->def_files[i]), &probs};
         parse_definitions(&c, d);
       }
       ms_ynode_free(d);
@@ -933,4 +791,15 @@ const ms_feature_view_def *ms_repo_feature_view(const ms_repo *r, int i) {
 int ms_repo_num_feature_services(const ms_repo *r) { return r->n_services; }
 const ms_feature_service_def *ms_repo_feature_service(const ms_repo *r, int i) {
   return i >= 0 && i < r->n_services ? &r->services[i] : NULL;
+}
+
+const ms_feature_view_def *ms_repo_find_feature_view(const ms_repo *r, const char *name) {
+  for (int i = 0; name && i < r->n_views; i++)
+    if (r->views[i].name && !strcmp(r->views[i].name, name)) return &r->views[i];
+  return NULL;
+}
+const ms_source_def *ms_repo_find_source(const ms_repo *r, const char *name) {
+  for (int i = 0; name && i < r->n_sources; i++)
+    if (r->sources[i].name && !strcmp(r->sources[i].name, name)) return &r->sources[i];
+  return NULL;
 }

@@ -58,10 +58,11 @@ void ms_repo_unknown_key(ms_probs *p, const char *file, const ms_ynode *key,
 /* ---- ms_repo (shared between config.c and definitions.c) ---- */
 struct ms_repo {
   ms_repo_config config;
-  int n_entities, n_sources, n_views, n_services;
+  int n_entities, n_sources, n_views, n_odfvs, n_services;
   ms_entity_def *entities;
   ms_source_def *sources;
   ms_feature_view_def *views;
+  ms_odfv_def *odfvs;
   ms_feature_service_def *services;
   /* ms_repo_objects output (built on first call) */
   bool objects_built;
@@ -74,6 +75,8 @@ struct ms_repo {
   /* where parts of views and services are, for validation messages ("file:line:col",
    * parallel to views / services; entries may be NULL) */
   struct ms_view_marks *view_marks;
+  struct ms_source_marks *source_marks; /* parallel to sources */
+  struct ms_odfv_marks *odfv_marks;     /* parallel to odfvs */
   char ***service_item_where;
   /* definitions files to load (absolute) */
   int n_def_files;
@@ -84,7 +87,20 @@ typedef struct ms_view_marks {
   char *source;
   char **entities; /* n_entities */
   char **fields;   /* n_schema */
+  /* aggregation views: marks of values ("file:line:col"; NULL when absent) */
+  char *timestamp_field, *filter, *population_filter, *cutoff_start, *cutoff_end;
+  char **agg_input, **agg_filter, **agg_by; /* agg.n_aggregations */
 } ms_view_marks;
+
+/* Marks of the parts of a source and of an on-demand view. */
+typedef struct ms_source_marks {
+  char *filter;
+} ms_source_marks;
+
+typedef struct ms_odfv_marks {
+  char **sources; /* n_sources */
+  char **request; /* n_request */
+} ms_odfv_marks;
 
 /* config.c: parses feature_store.yaml into repo->config and repo->def_files. */
 void ms_repo_parse_config(ms_repo *repo, const char *display, const ms_ynode *root,
@@ -94,6 +110,60 @@ char *ms_repo_join(const char *dir, const char *path);
 /* "file" relative to the repo for messages. */
 const char *ms_repo_display(const ms_repo *repo, const char *abs_path);
 void ms_repo_config_reset(ms_repo_config *c);
+
+/* ---- definitions parsing helpers (def_util.c) ---- */
+typedef struct ms_dctx {
+  ms_repo *repo;
+  const char *file; /* display name */
+  ms_probs *probs;
+} ms_dctx;
+
+#define MS_COUNT(a) ((int)(sizeof a / sizeof *a))
+
+/* "file:line:col" of a node (allocated). */
+char *ms_def_where(const ms_dctx *c, const ms_ynode *n);
+/* A scalar's text (NULL when absent or null; a non-scalar is a problem). */
+char *ms_def_str(ms_dctx *c, const ms_ynode *n, const char *what);
+/* A list of names (NULL-terminated array; non-name items are problems and skipped). */
+char **ms_def_str_list(ms_dctx *c, const ms_ynode *n, const char *what, int *out_n);
+ms_kv_pair *ms_def_kv(ms_dctx *c, const ms_ynode *n, const char *what, int *out_n);
+bool ms_def_bool(ms_dctx *c, const ms_ynode *n, const char *what, bool dflt);
+bool ms_def_known_dtype(const char *s);
+/* A dtype name; unknown ones are problems with a suggestion (returns NULL). */
+char *ms_def_dtype(ms_dctx *c, const ms_ynode *n, const char *what);
+/* Checks the keys of an item mapping against `known` and reports missing `required` ones;
+ * false when m is not a mapping. */
+bool ms_def_check_keys(ms_dctx *c, const ms_ynode *m, const char *desc,
+                       const char *const *known, int n_known, const char *const *required,
+                       int n_required);
+/* Grows arr (n items of size) by one zeroed item; NULL on OOM (arr still valid). */
+void *ms_def_grow(void *arr, int n, size_t size);
+/* Problems placed at a "file:line:col" mark (NULL: "?:0:0"). */
+void ms_def_vprob(ms_probs *p, const char *where, const char *fmt, const char *a,
+                  const char *b, const char *d);
+void ms_def_prob(ms_probs *p, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+const ms_entity_def *ms_def_find_entity(const ms_repo *r, const char *name);
+/* The mark of part i when known, else dflt. */
+const char *ms_def_at(char **marks, int i, const char *dflt);
+void ms_def_free_kv(ms_kv_pair *kv, int n);
+void ms_def_free_strs(char **v, int n);
+
+/* ---- derived_defs.c: source columns/filter, aggregation views, on-demand views ---- */
+/* Parses `columns:` and `filter:` of a source mapping into s / sm. */
+void ms_def_parse_source_columns(ms_dctx *c, ms_source_def *s, ms_source_marks *sm,
+                                 const ms_ynode *m);
+/* Parses the aggregation keys of a feature view mapping (timestamp_field, filter,
+ * population, cutoffs, aggregations, expressions) into v->agg / vm. */
+void ms_def_parse_view_agg(ms_dctx *c, ms_feature_view_def *v, ms_view_marks *vm,
+                           const ms_ynode *m);
+/* Parses one item of on_demand_feature_views. */
+void ms_def_parse_odfv(ms_dctx *c, const ms_ynode *m);
+/* Cross-object checks of aggregation views and on-demand views (after every file). */
+void ms_def_validate_derived(ms_repo *r, ms_probs *p);
+void ms_def_free_source_columns(ms_source_def *s, ms_source_marks *sm);
+void ms_def_free_view_agg(ms_feature_view_def *v, ms_view_marks *vm);
+void ms_def_free_odfvs(ms_repo *r);
 
 /* ---- JSON values (canonical_json.c) ---- */
 typedef enum ms_jt { MS_J_NULL, MS_J_BOOL, MS_J_NUM, MS_J_STR, MS_J_ARR, MS_J_OBJ } ms_jt;

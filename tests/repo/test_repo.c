@@ -449,10 +449,12 @@ static void test_definition_errors(void) {
   CHECK(has_problem(p, n, "defs.yaml:34:9:", "has no feature 'nope'", NULL));
   CHECK(has_problem(p, n, "defs.yaml:35:9:", "join_key_map key 'customer_id'",
                     "not a join key of feature view 'fv2'", NULL));
-  CHECK(has_problem(p, n, "defs.yaml:37:", "on_demand_feature_views", "not supported yet",
-                    NULL));
-  if (n != 17) dump_probs(p, n);
-  CHECK_EQ_INT(n, 17); /* the 16 checked above (one of them twice: two entities) */
+  CHECK(has_problem(p, n, "defs.yaml:37:5:", "on_demand_feature_views",
+                    "missing required key 'sources'", NULL));
+  CHECK(has_problem(p, n, "defs.yaml:37:5:", "on_demand_feature_views",
+                    "missing required key 'schema'", NULL));
+  if (n != 18) dump_probs(p, n);
+  CHECK_EQ_INT(n, 18); /* the 17 checked above (one of them twice: two entities) */
   for (int i = 0; i < n; i++) CHECK_MSG(strstr(p[i], "defs.yaml:") == p[i], "%s", p[i]);
   ms_repo_problems_free(p, n);
 }
