@@ -451,6 +451,97 @@ static ms_jv *entity_json(const ms_entity_def *e) {
   return o;
 }
 
+/* [{name, expression}] in declared order (order is significant: later columns may use
+ * earlier ones). */
+static ms_jv *named_exprs(const ms_named_expr *v, int n) {
+  ms_jv *a = ms_jv_new(MS_J_ARR);
+  for (int i = 0; i < n; i++) {
+    ms_jv *e = ms_jv_new(MS_J_OBJ);
+    ms_jv_set(e, "name", ms_jv_str(v[i].name));
+    ms_jv_set(e, "expression", ms_jv_str(v[i].expression));
+    ms_jv_push(a, e);
+  }
+  return a;
+}
+
+/* A window or duration in canonical spelling; -1 is "unbounded". */
+static ms_jv *window_json(int64_t seconds) {
+  if (seconds < 0) return ms_jv_str("unbounded");
+  char buf[64];
+  ms_format_duration(seconds, buf, sizeof buf);
+  return ms_jv_str(buf);
+}
+
+/* The aggregation part of a view, every default explicit: the timestamp field resolved
+ * to the source's when not given, the population window resolved, direction and unit
+ * spelled out (unit only for mean_gap). null for a plain view. */
+static ms_jv *aggregation_json(const ms_repo *r, const ms_feature_view_def *v) {
+  const ms_aggregation_spec *a = &v->agg;
+  if (a->n_aggregations == 0) return ms_jv_new(MS_J_NULL);
+  ms_jv *o = ms_jv_new(MS_J_OBJ);
+  const char *ts = a->timestamp_field;
+  if (!ts) {
+    const ms_source_def *src = ms_repo_find_source(r, v->source);
+    ts = src ? src->timestamp_field : NULL;
+  }
+  ms_jv_set(o, "timestamp_field", ms_jv_str(ts));
+  ms_jv_set(o, "filter", ms_jv_str(a->filter));
+  ms_jv *pop = ms_jv_new(MS_J_OBJ);
+  ms_jv_set(pop, "window", window_json(a->population_window_seconds));
+  ms_jv_set(pop, "filter", ms_jv_str(a->population_filter));
+  ms_jv_set(o, "population", pop);
+  if (a->has_cutoffs) {
+    ms_jv *c = ms_jv_new(MS_J_OBJ);
+    ms_jv_set(c, "start", ms_jv_str(a->cutoff_start));
+    ms_jv_set(c, "every", a->cutoff_every_seconds > 0 ? window_json(a->cutoff_every_seconds)
+                                                       : ms_jv_new(MS_J_NULL));
+    ms_jv_set(c, "end", ms_jv_str(a->cutoff_end));
+    ms_jv_set(o, "cutoffs", c);
+  } else {
+    ms_jv_set(o, "cutoffs", ms_jv_new(MS_J_NULL));
+  }
+  ms_jv *aggs = ms_jv_new(MS_J_ARR);
+  for (int i = 0; i < a->n_aggregations; i++) {
+    const ms_aggregation_def *d = &a->aggregations[i];
+    ms_jv *e = ms_jv_new(MS_J_OBJ);
+    ms_jv_set(e, "name", ms_jv_str(d->name));
+    ms_jv_set(e, "function", ms_jv_str(d->function));
+    ms_jv_set(e, "input", ms_jv_str(d->input));
+    ms_jv_set(e, "window", window_json(d->window_seconds));
+    ms_jv_set(e, "direction", ms_jv_str(d->forward ? "forward" : "backward"));
+    ms_jv_set(e, "filter", ms_jv_str(d->filter));
+    ms_jv_set(e, "by", ms_jv_str(d->by));
+    ms_jv_set(e, "unit", d->unit_seconds > 0 ? window_json(d->unit_seconds)
+                                             : ms_jv_new(MS_J_NULL));
+    ms_jv_push(aggs, e);
+  }
+  ms_jv_set(o, "aggregations", aggs);
+  ms_jv_set(o, "expressions", named_exprs(a->expressions, a->n_expressions));
+  return o;
+}
+
+static ms_jv *fields_json(const ms_feature_field *f, int n, const ms_named_expr *exprs) {
+  ms_jv *sch = ms_jv_new(MS_J_ARR);
+  for (int i = 0; i < n; i++) {
+    ms_jv *e = ms_jv_new(MS_J_OBJ);
+    ms_jv_set(e, "name", ms_jv_str(f[i].name));
+    ms_jv_set(e, "dtype", ms_jv_str(f[i].dtype));
+    ms_jv_set(e, "description", ms_jv_str(f[i].description ? f[i].description : ""));
+    if (exprs) ms_jv_set(e, "expression", ms_jv_str(exprs[i].expression));
+    ms_jv_push(sch, e);
+  }
+  return sch;
+}
+
+static ms_jv *odfv_json(const ms_odfv_def *d) {
+  ms_jv *o = ms_jv_new(MS_J_OBJ);
+  common(o, d->name, d->description, d->owner, d->tags, d->n_tags);
+  ms_jv_set(o, "sources", str_array(d->sources, d->n_sources));
+  ms_jv_set(o, "request", fields_json(d->request, d->n_request, NULL));
+  ms_jv_set(o, "schema", fields_json(d->schema, d->n_schema, d->outputs));
+  return o;
+}
+
 static ms_jv *source_json(const ms_source_def *s, const char *path_written) {
   ms_jv *o = ms_jv_new(MS_J_OBJ);
   common(o, s->name, s->description, s->owner, s->tags, s->n_tags);
@@ -460,10 +551,12 @@ static ms_jv *source_json(const ms_source_def *s, const char *path_written) {
   ms_jv_set(o, "created_timestamp_column", ms_jv_str(s->created_timestamp_column));
   ms_jv_set(o, "field_mapping", kv_object(s->field_mapping, s->n_field_mapping));
   ms_jv_set(o, "date_partition_column", ms_jv_str(s->date_partition_column));
+  ms_jv_set(o, "columns", named_exprs(s->columns, s->n_columns));
+  ms_jv_set(o, "filter", ms_jv_str(s->filter));
   return o;
 }
 
-static ms_jv *view_json(const ms_feature_view_def *v) {
+static ms_jv *view_json(const ms_repo *r, const ms_feature_view_def *v) {
   ms_jv *o = ms_jv_new(MS_J_OBJ);
   char ttl[64];
   ms_format_duration(v->ttl_seconds, ttl, sizeof ttl);
@@ -472,16 +565,8 @@ static ms_jv *view_json(const ms_feature_view_def *v) {
   ms_jv_set(o, "ttl", ms_jv_str(ttl));
   ms_jv_set(o, "source", ms_jv_str(v->source));
   ms_jv_set(o, "online", ms_jv_bool(v->online));
-  ms_jv *sch = ms_jv_new(MS_J_ARR);
-  for (int i = 0; i < v->n_schema; i++) {
-    ms_jv *f = ms_jv_new(MS_J_OBJ);
-    ms_jv_set(f, "name", ms_jv_str(v->schema[i].name));
-    ms_jv_set(f, "dtype", ms_jv_str(v->schema[i].dtype));
-    ms_jv_set(f, "description", ms_jv_str(v->schema[i].description ? v->schema[i].description
-                                                                     : ""));
-    ms_jv_push(sch, f);
-  }
-  ms_jv_set(o, "schema", sch);
+  ms_jv_set(o, "schema", fields_json(v->schema, v->n_schema, NULL));
+  ms_jv_set(o, "aggregation", aggregation_json(r, v));
   return o;
 }
 
@@ -534,9 +619,10 @@ static void add_edge(ms_repo *r, const char *fk, const char *fn, const char *tk,
 ms_status ms_repo_objects(ms_repo *r, const ms_reg_object **out_objects, int *out_n,
                           const ms_reg_edge **out_edges, int *out_n_edges, ms_error *err) {
   if (!r->objects_built) {
-    int n = r->n_entities + r->n_sources + r->n_views + r->n_services;
+    int n = r->n_entities + r->n_sources + r->n_views + r->n_odfvs + r->n_services;
     int ne = 0;
     for (int i = 0; i < r->n_views; i++) ne += 1 + r->views[i].n_entities;
+    for (int i = 0; i < r->n_odfvs; i++) ne += r->odfvs[i].n_sources;
     for (int i = 0; i < r->n_services; i++) ne += r->services[i].n_items;
     r->objects = ms_calloc((size_t)n + 1, sizeof *r->objects);
     r->edges = ms_calloc((size_t)ne + 1, sizeof *r->edges);
@@ -550,7 +636,9 @@ ms_status ms_repo_objects(ms_repo *r, const ms_reg_object **out_objects, int *ou
                                                       ? r->source_paths_written[i]
                                                       : NULL));
     for (int i = 0; ok && i < r->n_views; i++)
-      ok = add_object(r, "feature_view", r->views[i].name, view_json(&r->views[i]));
+      ok = add_object(r, "feature_view", r->views[i].name, view_json(r, &r->views[i]));
+    for (int i = 0; ok && i < r->n_odfvs; i++)
+      ok = add_object(r, "on_demand_feature_view", r->odfvs[i].name, odfv_json(&r->odfvs[i]));
     for (int i = 0; ok && i < r->n_services; i++)
       ok = add_object(r, "feature_service", r->services[i].name,
                       service_json(&r->services[i]));
@@ -568,10 +656,19 @@ ms_status ms_repo_objects(ms_repo *r, const ms_reg_object **out_objects, int *ou
       for (int e = 0; e < v->n_entities; e++)
         add_edge(r, "entity", v->entities[e], "feature_view", v->name);
     }
+    for (int i = 0; i < r->n_odfvs; i++)
+      for (int s = 0; s < r->odfvs[i].n_sources; s++)
+        add_edge(r, "feature_view", r->odfvs[i].sources[s], "on_demand_feature_view",
+                 r->odfvs[i].name);
     for (int i = 0; i < r->n_services; i++)
-      for (int t = 0; t < r->services[i].n_items; t++)
-        add_edge(r, "feature_view", r->services[i].items[t].view, "feature_service",
-                 r->services[i].name);
+      for (int t = 0; t < r->services[i].n_items; t++) {
+        const char *vn = r->services[i].items[t].view;
+        add_edge(r,
+                 ms_repo_find_feature_view(r, vn) || !ms_repo_find_odfv(r, vn)
+                     ? "feature_view"
+                     : "on_demand_feature_view",
+                 vn, "feature_service", r->services[i].name);
+      }
     r->objects_built = true;
   }
   if (out_objects) *out_objects = r->objects;
@@ -622,7 +719,31 @@ static const ms_jv *find_by(const ms_jv *arr, const char *key, const char *name)
   return NULL;
 }
 
-/* Named list items (schema fields by "name", service items by "feature_view"). */
+/* What differs between two items of a named list, when their detail key is equal:
+ * "window 90d -> 60d, filter a -> b". */
+static void diff_item_keys(sbuf *b, const ms_jv *o, const ms_jv *n, const char *name_key) {
+  bool first = true;
+  for (int pass = 0; pass < 2; pass++) {
+    const ms_jv *from = pass ? o : n, *to = pass ? n : o;
+    for (int i = 0; from && from->t == MS_J_OBJ && i < from->n; i++) {
+      const char *k = from->keys[i];
+      if (!strcmp(k, name_key)) continue;
+      const ms_jv *tv = ms_jv_get(to, k);
+      if (pass && tv) continue; /* keys of both were seen in the first pass */
+      if (tv && jv_equal(from->items[i], tv)) continue;
+      if (!first) sb_str(b, ", ");
+      first = false;
+      sb_str(b, k);
+      sb_str(b, " ");
+      short_value(b, pass ? from->items[i] : tv);
+      sb_str(b, " -> ");
+      short_value(b, pass ? tv : from->items[i]);
+    }
+  }
+  if (first) sb_str(b, "changed");
+}
+
+/* Named list items (schema fields by "name", service items by "feature_view", ...). */
 static void diff_named_list(sbuf *b, const ms_jv *o, const ms_jv *n, const char *key,
                             const char *label, const char *detail_key) {
   for (int pass = 0; pass < 2; pass++) {
@@ -644,17 +765,94 @@ static void diff_named_list(sbuf *b, const ms_jv *o, const ms_jv *n, const char 
         sb_str(b, " ");
         sb_str(b, k->s);
         sb_str(b, ": ");
-        const ms_jv *od = ms_jv_get(other, detail_key), *nd = ms_jv_get(from->items[i], detail_key);
-        if (!jv_equal(od, nd)) {
+        const ms_jv *od = detail_key ? ms_jv_get(other, detail_key) : NULL;
+        const ms_jv *nd = detail_key ? ms_jv_get(from->items[i], detail_key) : NULL;
+        if (detail_key && !jv_equal(od, nd)) {
           short_value(b, od);
           sb_str(b, " -> ");
           short_value(b, nd);
         } else {
-          sb_str(b, "changed");
+          diff_item_keys(b, other, from->items[i], key);
         }
       }
     }
   }
+}
+
+/* A value an older version did not have yet and that means "nothing": null, [], {}. */
+static bool is_empty_default(const ms_jv *v) {
+  return v->t == MS_J_NULL || ((v->t == MS_J_ARR || v->t == MS_J_OBJ) && v->n == 0);
+}
+
+/* Named lists by key: which key names an item, the label, the detail shown first. */
+typedef struct named_list_kind {
+  const char *key, *item_key, *label, *detail;
+} named_list_kind;
+
+static const named_list_kind k_lists[] = {
+    {"schema", "name", "feature", "dtype"},
+    {"request", "name", "request column", "dtype"},
+    {"columns", "name", "column", "expression"},
+    {"aggregations", "name", "aggregation", NULL},
+    {"expressions", "name", "expression", "expression"},
+};
+
+static void diff_keys(sbuf *b, const ms_jv *o, const ms_jv *n, int depth) {
+  /* union of keys, sorted */
+  int nk = 0;
+  const char **keys = ms_malloc((size_t)(o->n + n->n + 1) * sizeof *keys);
+  if (!keys) {
+    b->oom = true;
+    return;
+  }
+  for (int s = 0; s < 2; s++) {
+    const ms_jv *src = s ? n : o;
+    for (int i = 0; i < src->n; i++) {
+      bool seen = false;
+      for (int k = 0; k < nk; k++)
+        if (!strcmp(keys[k], src->keys[i])) seen = true;
+      if (!seen) keys[nk++] = src->keys[i];
+    }
+  }
+  for (int i = 1; i < nk; i++)
+    for (int k = i; k > 0 && strcmp(keys[k - 1], keys[k]) > 0; k--) {
+      const char *t = keys[k];
+      keys[k] = keys[k - 1];
+      keys[k - 1] = t;
+    }
+  for (int i = 0; i < nk; i++) {
+    const ms_jv *ov = ms_jv_get(o, keys[i]), *nv = ms_jv_get(n, keys[i]);
+    if (ov && nv && jv_equal(ov, nv)) continue;
+    if (!ov && nv && is_empty_default(nv)) continue; /* a field added later, at its default */
+    if (depth == 0 && !strcmp(keys[i], "aggregation") && ov && nv && ov->t == MS_J_OBJ &&
+        nv->t == MS_J_OBJ) {
+      diff_keys(b, ov, nv, depth + 1);
+      continue;
+    }
+    const named_list_kind *lk = NULL;
+    for (int k = 0; k < (int)(sizeof k_lists / sizeof *k_lists); k++)
+      if (!strcmp(keys[i], k_lists[k].key)) lk = &k_lists[k];
+    if (lk && !((!ov || ov->t == MS_J_ARR) && (!nv || nv->t == MS_J_ARR))) lk = NULL;
+    bool is_items = !strcmp(keys[i], "features") && ((ov && ov->t == MS_J_ARR &&
+                    ov->n && ov->items[0]->t == MS_J_OBJ) ||
+                    (nv && nv->t == MS_J_ARR && nv->n && nv->items[0]->t == MS_J_OBJ));
+    size_t before = b->n;
+    if (lk) diff_named_list(b, ov, nv, lk->item_key, lk->label, lk->detail);
+    else if (is_items) diff_named_list(b, ov, nv, "feature_view", "view", "features");
+    if ((lk || is_items) && b->n == before) {
+      sb_sep(b); /* same members, another order */
+      sb_str(b, keys[i]);
+      sb_str(b, ": order changed");
+    } else if (!lk && !is_items) {
+      sb_sep(b);
+      sb_str(b, keys[i]);
+      sb_str(b, ": ");
+      short_value(b, ov);
+      sb_str(b, " -> ");
+      short_value(b, nv);
+    }
+  }
+  ms_free(keys);
 }
 
 char *ms_repo_diff_summary(const char *kind, const char *old_json, const char *new_json) {
@@ -668,51 +866,7 @@ char *ms_repo_diff_summary(const char *kind, const char *old_json, const char *n
     ms_jv_free(n);
     return ms_strdup(strcmp(old_json, new_json) ? "changed" : "");
   }
-  /* union of keys, sorted */
-  int nk = 0;
-  const char **keys = ms_malloc((size_t)(o->n + n->n + 1) * sizeof *keys);
-  if (keys) {
-    for (int s = 0; s < 2; s++) {
-      const ms_jv *src = s ? n : o;
-      for (int i = 0; i < src->n; i++) {
-        bool seen = false;
-        for (int k = 0; k < nk; k++)
-          if (!strcmp(keys[k], src->keys[i])) seen = true;
-        if (!seen) keys[nk++] = src->keys[i];
-      }
-    }
-    for (int i = 1; i < nk; i++)
-      for (int k = i; k > 0 && strcmp(keys[k - 1], keys[k]) > 0; k--) {
-        const char *t = keys[k];
-        keys[k] = keys[k - 1];
-        keys[k - 1] = t;
-      }
-  }
-  for (int i = 0; i < nk; i++) {
-    const ms_jv *ov = ms_jv_get(o, keys[i]), *nv = ms_jv_get(n, keys[i]);
-    if (ov && nv && jv_equal(ov, nv)) continue;
-    bool is_schema = !strcmp(keys[i], "schema") && (!ov || ov->t == MS_J_ARR) &&
-                     (!nv || nv->t == MS_J_ARR);
-    bool is_items = !strcmp(keys[i], "features") && ((ov && ov->t == MS_J_ARR &&
-                    ov->n && ov->items[0]->t == MS_J_OBJ) ||
-                    (nv && nv->t == MS_J_ARR && nv->n && nv->items[0]->t == MS_J_OBJ));
-    size_t before = b.n;
-    if (is_schema) diff_named_list(&b, ov, nv, "name", "feature", "dtype");
-    else if (is_items) diff_named_list(&b, ov, nv, "feature_view", "view", "features");
-    if ((is_schema || is_items) && b.n == before) {
-      sb_sep(&b); /* same members, another order */
-      sb_str(&b, keys[i]);
-      sb_str(&b, ": order changed");
-    } else if (!is_schema && !is_items) {
-      sb_sep(&b);
-      sb_str(&b, keys[i]);
-      sb_str(&b, ": ");
-      short_value(&b, ov);
-      sb_str(&b, " -> ");
-      short_value(&b, nv);
-    }
-  }
-  ms_free(keys);
+  diff_keys(&b, o, n, 0);
   ms_jv_free(o);
   ms_jv_free(n);
   if (b.oom) {

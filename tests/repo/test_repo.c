@@ -168,14 +168,16 @@ static void test_example_repo(void) {
             "\"name\":\"customer\",\"owner\":\"\",\"tags\":{},\"value_type\":\"int64\"}");
   CHECK_STR(objs[1].kind, "data_source");
   CHECK_STR(objs[1].json,
-            "{\"created_timestamp_column\":\"created\",\"date_partition_column\":\"date\","
+            "{\"columns\":[],\"created_timestamp_column\":\"created\","
+            "\"date_partition_column\":\"date\","
             "\"description\":\"\",\"field_mapping\":{\"cust\":\"customer_id\"},"
-            "\"file_format\":\"parquet\",\"name\":\"rfm_source\",\"owner\":\"\","
+            "\"file_format\":\"parquet\",\"filter\":null,\"name\":\"rfm_source\","
+            "\"owner\":\"\","
             "\"path\":\"data/customer_rfm_features.parquet\",\"tags\":{},"
             "\"timestamp_field\":\"event_timestamp\"}");
   CHECK_STR(objs[4].kind, "feature_view");
   CHECK_STR(objs[4].json,
-            "{\"description\":\"\",\"entities\":[\"customer\"],"
+            "{\"aggregation\":null,\"description\":\"\",\"entities\":[\"customer\"],"
             "\"name\":\"customer_behavior_features\",\"online\":false,\"owner\":\"\","
             "\"schema\":[{\"description\":\"\",\"dtype\":\"float64\",\"name\":"
             "\"avg_order_value\"},{\"description\":\"\",\"dtype\":\"int32\",\"name\":"
