@@ -1007,36 +1007,42 @@ static void states_free(ereg *regs, int n) {
   ms_free(regs);
 }
 
-/* Appends rows [row0, row0 + len) of register r to the output buffers. */
+/* Packs len 0/1 bytes into bits starting at bit `first` (a multiple of 8). */
+static void pack_bits(uint8_t *bits, int64_t first, const uint8_t *v, int64_t len) {
+  uint8_t *o = bits + first / 8;
+  int64_t full = len / 8;
+  for (int64_t j = 0; j < full; j++) {
+    const uint8_t *p = v + 8 * j;
+    o[j] = (uint8_t)(p[0] | p[1] << 1 | p[2] << 2 | p[3] << 3 | p[4] << 4 | p[5] << 5 |
+                     p[6] << 6 | p[7] << 7);
+  }
+  for (int64_t i = full * 8; i < len; i++)
+    if (v[i]) ms_bit_set(bits, first + i);
+}
+
+/* Appends rows [row0, row0 + len) of register r to the output buffers (batches start at
+ * multiples of 8 rows, so bitmaps are written a byte at a time). */
 static ms_status emit_out(const ms_expr *e, const ereg *r, int64_t row0, int64_t len, outbuf *o) {
+  uint8_t *vbits = o->validity->data;
   if (r->valid) {
-    uint8_t *bits = o->validity->data;
-    for (int64_t i = 0; i < len; i++) {
-      if (r->valid[i]) ms_bit_set(bits, row0 + i);
-      else o->nulls++;
-    }
+    pack_bits(vbits, row0, r->valid, len);
+    for (int64_t i = 0; i < len; i++) o->nulls += !r->valid[i];
   } else {
-    uint8_t *bits = o->validity->data;
-    /* batches start at multiples of 8 rows */
     int64_t full = len / 8;
-    memset(bits + row0 / 8, 0xFF, (size_t)full);
-    for (int64_t i = full * 8; i < len; i++) ms_bit_set(bits, row0 + i);
+    memset(vbits + row0 / 8, 0xFF, (size_t)full);
+    for (int64_t i = full * 8; i < len; i++) ms_bit_set(vbits, row0 + i);
   }
   switch (e->kind) {
-    case EK_BOOL: {
-      uint8_t *bits = o->values->data;
-      const uint8_t *v = r->vals;
-      for (int64_t i = 0; i < len; i++)
-        if (v[i]) ms_bit_set(bits, row0 + i);
+    case EK_BOOL:
+      pack_bits(o->values->data, row0, r->vals, len);
       break;
-    }
     case EK_INT:
     case EK_TS:
-      memcpy((int64_t *)o->values->data + row0, r->vals, (size_t)len * 8);
+    case EK_FLOAT: {
+      uint8_t *dst = o->values->data + row0 * 8;
+      if (r->vals != dst) memcpy(dst, r->vals, (size_t)len * 8); /* else written in place */
       break;
-    case EK_FLOAT:
-      memcpy((double *)o->values->data + row0, r->vals, (size_t)len * 8);
-      break;
+    }
     case EK_DATE: {
       int32_t *z = (int32_t *)o->values->data + row0;
       const int64_t *v = r->vals;
@@ -1159,11 +1165,18 @@ ms_status ms_expr_run(const ms_expr *e, ms_column *const *cols, int64_t n, ms_co
     int64_t len = n - row0 < MS_EXPR_BATCH ? n - row0 : MS_EXPR_BATCH;
     s.row0 = row0;
     for (int i = 0; i < e->n_regs; i++) s.regs[i].arena_len = 0;
+    /* the last instruction of an 8-byte result writes straight into the output */
+    ereg *res = &s.regs[e->result_reg];
+    void *own = res->own;
+    bool direct = out && (e->kind == EK_INT || e->kind == EK_TS || e->kind == EK_FLOAT) &&
+                  e->n_instrs > 0 && e->instrs[e->n_instrs - 1].dst == e->result_reg;
     for (int i = 0; i < e->n_instrs; i++) {
+      if (direct && i == e->n_instrs - 1) res->own = o.values->data + row0 * 8;
       st = exec(&s, &e->instrs[i], len, scratch);
+      res->own = own;
       if (st) goto fail;
     }
-    const ereg *r = &s.regs[e->result_reg];
+    const ereg *r = res;
     if (mask) {
       const uint8_t *v = r->vals;
       for (int64_t i = 0; i < len; i++) {
