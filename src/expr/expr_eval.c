@@ -114,6 +114,8 @@ static ms_status load(estate *s, const ms_expr_instr *in, int64_t n) {
   const ms_datatype *t = &col->type;
   if (t->id == MS_TYPE_NULL) {
     memset(d->own, 0, (size_t)n * elt_size(s->e->regs[in->dst].phys));
+    if (k == EK_STR) /* views never hold NULL pointers (memcmp/memcpy of 0 bytes) */
+      for (int64_t i = 0; i < n; i++) ((ms_expr_sv *)d->own)[i] = (ms_expr_sv){"", 0};
     memset(d->own_valid, 0, (size_t)n);
     d->vals = d->own;
     d->valid = d->own_valid;
@@ -1099,9 +1101,9 @@ ms_status ms_expr_run(const ms_expr *e, ms_column *const *cols, int64_t n, ms_co
                           ms_type_to_string(t, b, sizeof b));
     }
   }
-  /* a bare column of the result type needs no work */
-  if (out && e->is_column && e->n_used == 1) {
-    ms_column *c = cols[e->used[0]];
+  /* a bare column (or a cast to its own type) of the result type needs no work */
+  if (out && e->n_instrs == 1 && e->instrs[0].op == OP_LOAD && e->result_reg == e->instrs[0].dst) {
+    ms_column *c = cols[e->instrs[0].imm];
     if (ms_type_equal(ms_column_type(c), &e->type) && ms_column_length(c) == n) {
       *out = ms_column_retain(c);
       return MS_OK;

@@ -514,6 +514,12 @@ static void test_references_and_info(void) {
   CHECK(out == cols[2]);
   ms_column_release(out);
   ms_expr_free(e);
+  CHECK_OK(ms_expr_compile("cast(c as int64)", f, 3, &e, &err), &err);
+  CHECK(!ms_expr_is_column(e));
+  CHECK_OK(ms_expr_eval(e, cols, 3, &out, &err), &err);
+  CHECK(out == cols[2]); /* an identity cast is free */
+  ms_column_release(out);
+  ms_expr_free(e);
   /* masks: null and false are dropped */
   CHECK_OK(ms_expr_compile("c > 5 or a = 2", f, 3, &e, &err), &err);
   uint8_t mask[3];
@@ -721,7 +727,77 @@ static void test_threads(void) {
   ms_expr_free(e);
 }
 
+/* Mutated texts (characters and tokens inserted, deleted, replaced) must compile or fail
+ * with a positioned message, never crash; those that compile must evaluate or fail with a
+ * row. Run under ASan/UBSan in CI. */
+static void test_mutations(void) {
+  setup();
+  static const char *seeds[] = {
+      "coalesce(i, j) * 2 + f / 3 - abs(i % j)",
+      "case when b and i > 0 then concat(s, '-', i) when s is null then 'x' else upper(s) end",
+      "date_diff('day', t, u + 1d) + extract(year from d) + length(substr(s, 2, 3))",
+      "if(n in ('12', null), cast(n as int64), least(i, j, 5)) >= round(f, 1) or not b",
+      "cast(t as string) < 'Ünï' and starts_with(lower(s), 'a') and t >= timestamp '2011-01-01Z'",
+      "greatest(f, pow(i, 2), sqrt(j), log(f), exp(1.5e-3)) - clip(i, -1, 1) * 1h30m / 1s",
+  };
+  static const char *tokens[] = {"(", ")", ",", "'", "\"", "+", "-", "*", "/", "%", "=", "<",
+                                 ">", "!", " and ", " or ", " not ", " is ", " null ", " in ",
+                                 "case ", " when ", " then ", " else ", " end", "cast(", " as ",
+                                 "1d", "1e", ".", "9223372036854775807", "Ü", "[", "]", "x"};
+  int nc = ms_table_num_columns(g_tab);
+  ms_field fields[32];
+  for (int k = 0; k < nc; k++) fields[k] = *ms_table_field(g_tab, k);
+  int compiled = 0, evaluated = 0;
+  for (int iter = 0; iter < 3000; iter++) {
+    char text[512];
+    snprintf(text, sizeof text, "%s", seeds[rnd() % 6]);
+    int muts = 1 + (int)(rnd() % 3);
+    for (int m = 0; m < muts; m++) {
+      size_t len = strlen(text), at = len ? rnd() % len : 0;
+      int kind = (int)(rnd() % 3);
+      if (kind == 0 && len > 1) { /* delete a run */
+        size_t k = 1 + rnd() % 4;
+        if (at + k > len) k = len - at;
+        memmove(text + at, text + at + k, len - at - k + 1);
+      } else {
+        const char *tok = tokens[rnd() % (sizeof tokens / sizeof *tokens)];
+        size_t tl = strlen(tok);
+        if (len + tl + 1 >= sizeof text) continue;
+        if (kind == 2 && at < len) memmove(text + at, text + at + 1, len - at); /* replace */
+        len = strlen(text);
+        memmove(text + at + tl, text + at, len - at + 1);
+        memcpy(text + at, tok, tl);
+      }
+    }
+    ms_expr *e;
+    ms_error err;
+    ms_error_init(&err);
+    ms_status st = ms_expr_compile(text, fields, nc, &e, &err);
+    if (st) {
+      CHECK_MSG(st == MS_ERR_PARSE || st == MS_ERR_INVALID, "%s: status %d", text, st);
+      int col = -1;
+      CHECK_MSG(sscanf(err.message, "at column %d:", &col) == 1 && col >= 1 &&
+                    col <= (int)strlen(text) + 1, "%s: %s", text, err.message);
+      continue;
+    }
+    compiled++;
+    ms_column *out;
+    st = ms_expr_eval_table(e, g_tab, &out, &err);
+    if (st == MS_OK) {
+      evaluated++;
+      CHECK(ms_column_length(out) == NROWS);
+      ms_column_release(out);
+    } else {
+      CHECK_MSG(st == MS_ERR_INVALID && err.row >= 0, "%s: %s", text, err.message);
+    }
+    ms_expr_free(e);
+  }
+  printf("mutations: %d compiled, %d evaluated\n", compiled, evaluated);
+  CHECK(compiled > 50);
+}
+
 MS_TEST_MAIN(MS_TEST(test_arithmetic), MS_TEST(test_overflow_masks), MS_TEST(test_compare_logic),
              MS_TEST(test_conditionals), MS_TEST(test_casts), MS_TEST(test_math),
              MS_TEST(test_strings), MS_TEST(test_time), MS_TEST(test_errors),
-             MS_TEST(test_references_and_info), MS_TEST(test_big_batches), MS_TEST(test_threads))
+             MS_TEST(test_references_and_info), MS_TEST(test_big_batches), MS_TEST(test_threads),
+             MS_TEST(test_mutations))
