@@ -12,10 +12,18 @@
  *   - least/greatest skip nulls, SQLite's multi-argument min/max return null if any
  *     argument is null: CASE WHEN a IS NULL THEN b WHEN b IS NULL THEN a ELSE min(a, b) END;
  *   - concat skips nulls, SQLite's || propagates them: coalesce(a, '') || coalesce(b, '');
- *   - starts_with(s, p) is substr(s, 1, length(p)) = p; if(c, a, b) is CASE WHEN;
+ *   - starts_with(s, p) is substr(s, 1, length(p)) = p, ends_with compares
+ *     substr(s, -length(p)), contains is instr(s, p) > 0; if(c, a, b) is CASE WHEN; log is
+ *     ln; substr is only generated with start >= 0 (SQLite counts negative starts from the
+ *     end, we follow the SQL standard) and len >= 0;
  *   - SQLite's % converts floats to integers, ours is fmod: only int % int is generated;
- *   - SQLite turns an int64 overflow into a float, we raise an error: expressions whose
- *     evaluation fails with an overflow are skipped (and counted);
+ *   - SQLite turns an int64 overflow into a float and clamps CAST(huge real AS INTEGER),
+ *     we raise an error: expressions whose evaluation fails with an overflow or an
+ *     out-of-range cast are skipped (and counted);
+ *   - timestamps are timestamp[s] columns here and integer seconds in SQLite: t + 90d is
+ *     t + 7776000, extract(part from t) is strftime('%Y'...), cast(t as string) is
+ *     strftime('%Y-%m-%d %H:%M:%S'), date_diff is the floored integer division of the
+ *     second difference, timestamp literals are strftime('%s', ...);
  *   - round(x, digits): SQLite rounds the 15-digit decimal text (round(2.675, 2) = 2.68),
  *     we round the binary value (2.67, as numpy); only round(x) is generated;
  *   - SQLite comparisons of an int64 with a float are exact, ours convert the int to a
@@ -44,13 +52,14 @@ static uint64_t rnd(void) {
 static int rn(int n) { return (int)(rnd() % (uint64_t)n); }
 
 #define NROWS 97
-enum { TI, TF, TB, TS };
+enum { TI, TF, TB, TS, TT }; /* TT: timestamp[s], seconds in SQLite */
 typedef struct colspec {
   const char *name;
   int type;
 } colspec;
 static const colspec k_cols[] = {{"i1", TI}, {"i2", TI}, {"i3", TI}, {"f1", TF}, {"f2", TF},
-                                 {"s1", TS}, {"s2", TS}, {"b1", TB}, {"b2", TB}};
+                                 {"s1", TS}, {"s2", TS}, {"b1", TB}, {"b2", TB},
+                                 {"t1", TT}, {"t2", TT}};
 #define NCOLS ((int)(sizeof k_cols / sizeof *k_cols))
 
 static const char *k_strings[] = {"", "a", "abc", "ABC", "Abc", "b", "héllo", "Ünïcode",
@@ -138,6 +147,15 @@ static pair literal_of(int type) {
     }
     case TB:
       return rn(2) ? leaf("true", "1") : leaf("false", "0");
+    case TT: {
+      static const char *lits[] = {"2011-03-01 08:26:00", "1969-12-31 23:59:59", "1900-01-01 00:00:00",
+                                   "2000-02-29 12:00:00", "1970-01-01 00:00:00"};
+      const char *v = lits[rn(5)];
+      char o[80], q[96];
+      snprintf(o, sizeof o, "timestamp '%s'", v);
+      snprintf(q, sizeof q, "CAST(strftime('%%s', '%s') AS INTEGER)", v);
+      return leaf(o, q);
+    }
     default: {
       const char *v = k_strings[rn(NSTR)];
       snprintf(b, sizeof b, "'%s'", v);
@@ -199,7 +217,19 @@ static pair gen_num(int type, int depth) {
                   type, type);
     case 11:
       if (type == TI) return gen1(depth, "length(%1)", "length(%1)", TS);
-      return gen1(depth, "round(%1)", "round(%1)", TF);
+      switch (rn(7)) {
+        case 0: return gen1(depth, "round(%1)", "round(%1)", TF);
+        case 1: return gen1(depth, "floor(%1)", "floor(%1)", TF);
+        case 2: return gen1(depth, "ceil(%1)", "ceil(%1)", TF);
+        case 3: return gen1(depth, "sqrt(%1)", "sqrt(%1)", num_type());
+        case 4: return gen1(depth, "log(%1)", "ln(%1)", num_type());
+        case 5: return gen1(depth, "exp(%1)", "exp(%1)", TF);
+        default: {
+          char o[32];
+          snprintf(o, sizeof o, "pow(%%1, %d)", rn(4)); /* no negative powers of 0 */
+          return gen1(depth, o, o, num_type());
+        }
+      }
     case 12:
       if (type == TI) return gen1(depth, "cast(%1 as int64)", "CAST(%1 AS INTEGER)", TF);
       return gen1(depth, "cast(%1 as float64)", "CAST(%1 AS REAL)", TI);
@@ -223,11 +253,19 @@ static pair gen_bool(int depth) {
     case 3: return gen2(TB, depth, "(%1 or %2)", "(%1 OR %2)", TB, TB);
     case 4: return gen1(depth, "(not %1)", "(NOT %1)", TB);
     case 5: {
-      int t = rn(4);
+      int t = rn(5);
       return rn(2) ? gen1(depth, "(%1 is null)", "(%1 IS NULL)", t)
                    : gen1(depth, "(%1 is not null)", "(%1 IS NOT NULL)", t);
     }
-    case 6: return gen2(TB, depth, "starts_with(%1, %2)", "(substr(%1, 1, length(%2)) = %2)", TS, TS);
+    case 6:
+      switch (rn(3)) {
+        case 0: return gen2(TB, depth, "starts_with(%1, %2)", "(substr(%1, 1, length(%2)) = %2)", TS, TS);
+        case 1:
+          return gen2(TB, depth, "ends_with(%1, %2)",
+                      "(CASE WHEN %1 IS NULL OR %2 IS NULL THEN NULL WHEN length(%2) = 0 THEN 1 "
+                      "ELSE substr(%1, -length(%2)) = %2 END)", TS, TS);
+        default: return gen2(TB, depth, "contains(%1, %2)", "(instr(%1, %2) > 0)", TS, TS);
+      }
     case 7: {
       pair x = gen(TI, depth - 1);
       char lst[64];
@@ -256,7 +294,7 @@ static pair gen_str(int depth) {
     case 2: {
       pair s = gen(TS, depth - 1);
       char a[32];
-      int st = rn(5) + 1, len = rn(5);
+      int st = rn(6), len = rn(5); /* start 0 agrees too; negative starts differ */
       sbuf so = {0}, ss = {0};
       if (rn(2)) snprintf(a, sizeof a, "%d, %d", st, len);
       else snprintf(a, sizeof a, "%d", st);
@@ -277,8 +315,60 @@ static pair gen_str(int depth) {
   }
 }
 
+static const struct { const char *lit; long secs; } k_durs[] = {
+    {"90d", 7776000}, {"1h30m", 5400}, {"45s", 45}, {"2d12h", 216000}, {"1m", 60}, {"0s", 0}};
+
+static pair gen_time(int depth) {
+  switch (rn(5)) {
+    case 0:
+    case 1: {
+      int k = rn(6);
+      bool plus = rn(2);
+      char o[64], q[64];
+      snprintf(o, sizeof o, plus ? "(%%1 + %s)" : "(%%1 - %s)", k_durs[k].lit);
+      snprintf(q, sizeof q, plus ? "(%%1 + %ld)" : "(%%1 - %ld)", k_durs[k].secs);
+      return gen1(depth, o, q, TT);
+    }
+    case 2: return gen3(depth, "if(%1, %2, %3)", "(CASE WHEN %1 THEN %2 ELSE %3 END)", TB, TT, TT);
+    case 3: return gen2(TT, depth, "coalesce(%1, %2)", "coalesce(%1, %2)", TT, TT);
+    default:
+      return gen2(TT, depth, "greatest(%1, %2)",
+                  "(CASE WHEN %1 IS NULL THEN %2 WHEN %2 IS NULL THEN %1 ELSE max(%1, %2) END)",
+                  TT, TT);
+  }
+}
+
+/* int64 results computed from timestamps: extract and date_diff (floored division). */
+static pair gen_time_int(int depth) {
+  static const char *parts[] = {"year", "month", "day", "hour", "minute", "second", "dow", "doy"};
+  static const char *fmts[] = {"%Y", "%m", "%d", "%H", "%M", "%S", "%w", "%j"};
+  static const char *units[] = {"day", "hour", "minute", "second", "week"};
+  static const long secs[] = {86400, 3600, 60, 1, 604800};
+  char o[160], q[300];
+  if (rn(2)) {
+    int k = rn(8);
+    snprintf(o, sizeof o, rn(2) ? "extract(%s from %%1)" : "extract('%s', %%1)", parts[k]);
+    snprintf(q, sizeof q, "CAST(strftime('%s', %%1, 'unixepoch') AS INTEGER)", fmts[k]);
+    return gen1(depth, o, q, TT);
+  }
+  int k = rn(5);
+  snprintf(o, sizeof o, "date_diff('%s', %%1, %%2)", units[k]);
+  snprintf(q, sizeof q, "(((%%2) - (%%1)) / %ld - (((%%2) - (%%1)) %% %ld < 0))", secs[k], secs[k]);
+  return gen2(TI, depth, o, q, TT, TT);
+}
+
 static pair gen(int type, int depth) {
   if (depth <= 0 || rn(4) == 0) return rn(4) ? column_of(type) : literal_of(type);
+  if (type == TT) return gen_time(depth);
+  if (type == TI && rn(8) == 0) return gen_time_int(depth);
+  if (type == TB && rn(10) == 0) {
+    static const char *cmp[] = {"=", "!=", "<", "<=", ">", ">="};
+    char o[32];
+    snprintf(o, sizeof o, "(%%1 %s %%2)", cmp[rn(6)]);
+    return gen2(TB, depth, o, o, TT, TT);
+  }
+  if (type == TS && rn(10) == 0)
+    return gen1(depth, "cast(%1 as string)", "strftime('%Y-%m-%d %H:%M:%S', %1, 'unixepoch')", TT);
   switch (type) {
     case TI:
     case TF: return gen_num(type, depth);
@@ -308,8 +398,9 @@ static ms_status build_data(sqlite3 *db) {
   for (int c = 0; c < NCOLS; c++) {
     int t = k_cols[c].type;
     g_fields[c].name = (char *)k_cols[c].name;
-    g_fields[c].type = ms_type(t == TI ? MS_TYPE_INT64 : t == TF ? MS_TYPE_FLOAT64
-                               : t == TB ? MS_TYPE_BOOL : MS_TYPE_UTF8);
+    g_fields[c].type = t == TT ? ms_type_timestamp(MS_UNIT_SECOND, "")
+                       : ms_type(t == TI ? MS_TYPE_INT64 : t == TF ? MS_TYPE_FLOAT64
+                                 : t == TB ? MS_TYPE_BOOL : MS_TYPE_UTF8);
     g_fields[c].nullable = true;
     ms_column_builder_create(&g_fields[c].type, NROWS, &b[c], NULL);
   }
@@ -332,6 +423,12 @@ static ms_status build_data(sqlite3 *db) {
         if (rn(20) == 0) v = (double)(rnd() % 2000001) / 1000.0 - 1000; /* inexact values */
         ms_builder_append_f64(b[c], v);
         sqlite3_bind_double(ins, c + 1, v);
+      } else if (t == TT) {
+        /* 1900 .. 2100, some on day and minute boundaries */
+        int64_t v = (int64_t)(rnd() % 6311433600ull) - 2208988800LL;
+        if (rn(4) == 0) v -= ((v % 86400) + 86400) % 86400;
+        ms_builder_append_i64(b[c], v);
+        sqlite3_bind_int64(ins, c + 1, v);
       } else if (t == TB) {
         int v = rn(2);
         ms_builder_append_bool(b[c], v);
@@ -375,8 +472,15 @@ static bool same(const ms_column *c, int64_t r, sqlite3_stmt *st, char *why, siz
       snprintf(why, n, "ours %d, sqlite %s", o, sqlite3_column_text(st, 0));
       return false;
     }
+    case MS_TYPE_TIMESTAMP: {
+      int64_t o = ms_column_get_i64(c, r), s = sqlite3_column_int64(st, 0);
+      if (styp == SQLITE_INTEGER && o == s * 1000000000) return true;
+      snprintf(why, n, "ours %lld ns, sqlite %s s", (long long)o, sqlite3_column_text(st, 0));
+      return false;
+    }
     case MS_TYPE_FLOAT64: {
       double o = ms_column_get_f64(c, r), s = sqlite3_column_double(st, 0);
+      if (o == s) return true; /* also infinities */
       double tol = 1e-9 * fmax(1.0, fmax(fabs(o), fabs(s)));
       if ((styp == SQLITE_FLOAT || styp == SQLITE_INTEGER) && fabs(o - s) <= tol) return true;
       snprintf(why, n, "ours %.17g, sqlite %.17g", o, s);
@@ -404,9 +508,9 @@ static void test_differential(void) {
   CHECK(sqlite3_open(":memory:", &db) == SQLITE_OK);
   CHECK(build_data(db) == MS_OK);
   int done = 0, skipped = 0, failures = 0;
-  int per_type[4] = {0};
+  int per_type[5] = {0};
   for (int k = 0; k < count && failures < 5; k++) {
-    int type = rn(4);
+    int type = rn(5);
     pair p = gen(type, 1 + rn(5));
     ms_expr *e;
     ms_error err;
@@ -421,7 +525,7 @@ static void test_differential(void) {
     ms_column *out = NULL;
     ms_status st = ms_expr_eval(e, g_cols, NROWS, &out, &err);
     if (st != MS_OK) {
-      if (strstr(err.message, "integer overflow")) {
+      if (strstr(err.message, "integer overflow") || strstr(err.message, "to int64 (out of range)")) {
         skipped++;
       } else {
         fprintf(stderr, "seed %llu: eval failed: %s\n  ours: %s\n", (unsigned long long)seed,
@@ -467,9 +571,9 @@ static void test_differential(void) {
     ms_expr_free(e);
     pfree(&p);
   }
-  printf("seed %llu: %d expressions agree (int %d, float %d, bool %d, string %d), %d skipped "
-         "for int64 overflow, %d failures\n", (unsigned long long)seed, done, per_type[TI],
-         per_type[TF], per_type[TB], per_type[TS], skipped, failures);
+  printf("seed %llu: %d expressions agree (int %d, float %d, bool %d, string %d, timestamp %d), "
+         "%d skipped for int64 overflow or out-of-range casts, %d failures\n", (unsigned long long)seed, done,
+         per_type[TI], per_type[TF], per_type[TB], per_type[TS], per_type[TT], skipped, failures);
   for (int c = 0; c < NCOLS; c++) ms_column_release(g_cols[c]);
   sqlite3_close(db);
   CHECK_MSG(failures == 0, "seed %llu: %d differences (rerun with MORSEL_EXPR_SEED=%llu)",
