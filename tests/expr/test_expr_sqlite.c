@@ -26,6 +26,8 @@
  *     second difference, timestamp literals are strftime('%s', ...);
  *   - round(x, digits): SQLite rounds the 15-digit decimal text (round(2.675, 2) = 2.68),
  *     we round the binary value (2.67, as numpy); only round(x) is generated;
+ *   - SQLite has no NaN (a NaN result such as 0 * exp(1000) is NULL), we keep IEEE NaN: our
+ *     NaN matches SQLite's NULL;
  *   - SQLite comparisons of an int64 with a float are exact, ours convert the int to a
  *     float: identical for the small values generated here.
  *
@@ -455,6 +457,9 @@ static bool same(const ms_column *c, int64_t r, sqlite3_stmt *st, char *why, siz
   bool onull = ms_column_is_null(c, r);
   if (onull || styp == SQLITE_NULL) {
     if (onull && styp == SQLITE_NULL) return true;
+    if (styp == SQLITE_NULL && ms_column_type(c)->id == MS_TYPE_FLOAT64 &&
+        isnan(ms_column_get_f64(c, r)))
+      return true; /* SQLite has no NaN: 0 * inf is NULL there */
     snprintf(why, n, "ours %s, sqlite %s", onull ? "null" : "not null",
              styp == SQLITE_NULL ? "null" : (const char *)sqlite3_column_text(st, 0));
     return false;
