@@ -2,8 +2,9 @@
  * transactions with the UCI Online Retail schema (InvoiceNo, StockCode, Description,
  * Quantity, InvoiceDate, UnitPrice, CustomerID, Country) and, at scale 1, the real data's
  * shape: 2010-12-01 08:26 .. 2011-12-09 12:50, ~541,909 rows, ~4,372 customers, ~25,900
- * invoices, ~4,070 stock codes, ~16.5% of identified invoices cancelled, ~25% of rows
- * without CustomerID, no Saturdays, a November peak.
+ * invoices, ~4,070 stock codes (the catalogue scales with --scale), ~16.5% of identified
+ * invoices cancelled, ~25% of rows without CustomerID, no Saturdays, a November peak; the
+ * first and the last invoice have a customer, as in the real file.
  *
  * How: a day table weights each day by month (rising to November, closed over Christmas
  * and on Saturdays). Each customer draws a heavy-tailed number of invoices (a third buy
@@ -41,10 +42,10 @@ static int64_t rint_below(rng *r, int64_t n) { return n <= 1 ? 0 : (int64_t)(rne
 #define START_MIN 21519360LL      /* 2010-12-01T00:00 in minutes since the epoch */
 #define FIRST_MINUTE (8 * 60 + 26)
 #define LAST_MINUTE (12 * 60 + 50)
-#define N_PRODUCTS 4066           /* plus POST, M, D, DOT */
+#define N_PRODUCTS 4066           /* the catalogue at scale 1, plus POST, M, D, DOT */
 #define FIRST_INVOICE 536365
 
-enum { P_POST = N_PRODUCTS, P_M, P_D, P_DOT, P_ALL };
+enum { P_POST = -4, P_M, P_D, P_DOT }; /* special codes; catalogue products are >= 0 */
 
 typedef struct {
   int64_t minute; /* minutes since the epoch */
@@ -63,6 +64,7 @@ typedef struct {
   int64_t n_inv, cap_inv;
   line *ln;
   int64_t n_ln, cap_ln;
+  int32_t n_products; /* the catalogue: N_PRODUCTS x scale */
 } gen;
 
 static ms_status grow(void **p, int64_t *cap, int64_t need, size_t elem, ms_error *err) {
@@ -96,8 +98,9 @@ static const char *const k_countries[] = {"Germany", "France", "EIRE", "Spain", 
 #define N_COUNTRIES ((int)(sizeof k_countries / sizeof k_countries[0]))
 static const int32_t k_qty[] = {1, 1, 1, 2, 2, 3, 4, 4, 6, 6, 8, 10, 12, 12, 12, 24, 24, 36, 48, 96};
 
-static int64_t pick_day(rng *r, const double *cdf) {
-  double u = runif(r) * cdf[N_DAYS - 1];
+/* The day at quantile u in (0, 1] of the day weights. */
+static int64_t day_at(double u, const double *cdf) {
+  u *= cdf[N_DAYS - 1];
   int64_t lo = 0, hi = N_DAYS - 1;
   while (lo < hi) {
     int64_t mid = (lo + hi) / 2;
@@ -117,9 +120,9 @@ static int64_t pick_minute(rng *r, int64_t day) {
   return START_MIN + day * 1440 + m;
 }
 
-static int32_t pick_product(rng *r) {
+static int32_t pick_product(rng *r, int32_t n_products) {
   double u = runif(r);
-  return (int32_t)((double)N_PRODUCTS * u * u * u) % N_PRODUCTS; /* popular items first */
+  return (int32_t)((double)n_products * u * u * u) % n_products; /* popular items first */
 }
 
 static int32_t product_cents(int32_t p) {
@@ -156,7 +159,7 @@ static ms_status fill_invoice(gen *g, rng *r, invoice *iv, double mean, bool for
       st = add_line(g, prev.product, prev.qty, prev.cents, err);
       continue;
     }
-    int32_t p = pick_product(r);
+    int32_t p = pick_product(r, g->n_products);
     int32_t q = k_qty[rint_below(r, (int64_t)(sizeof k_qty / sizeof k_qty[0]))];
     int32_t c = product_cents(p);
     if (rint_below(r, 2000) == 0) c = 0;
@@ -205,6 +208,8 @@ static ms_status generate(gen *g, double scale, uint64_t seed, int32_t **cust_co
     acc += (saturday || closed) ? 0.0 : k_month_weight[m];
     cdf[d] = acc;
   }
+  double np = llround((double)N_PRODUCTS * scale);
+  g->n_products = np < 50 ? 50 : (int32_t)np;
   int64_t n_cust = (int64_t)llround(4372.0 * scale);
   if (n_cust < 1) n_cust = 1;
   int64_t n_guest = (int64_t)llround(3710.0 * scale);
@@ -238,6 +243,22 @@ static ms_status generate(gen *g, double scale, uint64_t seed, int32_t **cust_co
     if (n_purchase < target && count[c] >= 2 && count[c] < 300) count[c]++, n_purchase++;
     else if (n_purchase > target && count[c] > 2) count[c]--, n_purchase--;
   }
+  /* The days of all purchase invoices (identified, then guests), drawn stratified (one per
+   * 1/n quantile of the day weights) and shuffled: the monthly shape, the November peak
+   * included, holds at small scales too instead of up to sampling noise. */
+  int64_t n_days = n_purchase + n_guest, next_day = 0;
+  int64_t *days = ms_malloc((size_t)n_days * sizeof *days);
+  if (!days) {
+    ms_free(country);
+    ms_free(count);
+    return ms_error_set(err, MS_ERR_NOMEM, "out of memory generating retail data");
+  }
+  for (int64_t j = 0; j < n_days; j++) days[j] = day_at(((double)j + runif(&r)) / (double)n_days, cdf);
+  for (int64_t j = n_days - 1; j > 0; j--) {
+    int64_t o = rint_below(&r, j + 1), tmp = days[j];
+    days[j] = days[o];
+    days[o] = tmp;
+  }
   double mean_id = ((rows - guest_rows - cancel_rows) / (double)n_purchase);
   double mean_guest = guest_rows / (double)n_guest;
   if (mean_id < 1.0) mean_id = 1.0;
@@ -249,7 +270,11 @@ static ms_status generate(gen *g, double scale, uint64_t seed, int32_t **cust_co
       st = new_invoice(g, &iv, err);
       if (st) break;
       iv->cust = (int32_t)c;
-      iv->minute = pick_minute(&r, pick_day(&r, cdf));
+      iv->minute = pick_minute(&r, days[next_day++]);
+      /* as in the real file, the first and the last invoice have a customer (so the
+       * cleaned data keeps the full date range and the cutoffs fall at 08:26) */
+      if (c == 0 && k == 0) iv->minute = START_MIN + FIRST_MINUTE;
+      else if (c == n_cust - 1 && k == count[c] - 1) iv->minute = START_MIN + (N_DAYS - 1) * 1440 + LAST_MINUTE;
       st = fill_invoice(g, &r, iv, mean_id, country[c] >= 0, err);
     }
   }
@@ -260,7 +285,8 @@ static ms_status generate(gen *g, double scale, uint64_t seed, int32_t **cust_co
     iv->cust = -1;
     iv->minute = k == 0 ? START_MIN + FIRST_MINUTE
                  : k == 1 ? START_MIN + (N_DAYS - 1) * 1440 + LAST_MINUTE
-                          : pick_minute(&r, pick_day(&r, cdf));
+                          : pick_minute(&r, days[next_day]);
+    next_day++;
     st = fill_invoice(g, &r, iv, mean_guest, false, err);
   }
   /* Cancellations: ~19.8% of purchase invoices get one (16.5% of all identified invoices). */
@@ -291,6 +317,7 @@ static ms_status generate(gen *g, double scale, uint64_t seed, int32_t **cust_co
     cv->nlines = g->n_ln - cv->line0;
   }
   ms_free(count);
+  ms_free(days);
   if (st) {
     ms_free(country);
     return st;
@@ -354,7 +381,8 @@ ms_status cli_example_retail(const cli_args *a, const char *out, ms_file_format 
         int32_t p = l->product;
         static const char suffix[] = "\0ABCDEFGLPS";
         char sfx = suffix[p % 11];
-        snprintf(codebuf, sizeof codebuf, "%d%c", 10002 + p * 21, sfx ? sfx : '\0');
+        if (p < 4280) snprintf(codebuf, sizeof codebuf, "%d%c", 10002 + p * 21, sfx ? sfx : '\0');
+        else snprintf(codebuf, sizeof codebuf, "%d%c", 100000 + p, sfx ? sfx : '\0'); /* scale > 1 */
         code = codebuf;
         snprintf(buf, sizeof buf, "%s %s", k_words1[(p / 7) % 24], k_words2[p % 24]);
         desc = buf;

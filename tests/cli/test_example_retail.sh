@@ -3,7 +3,8 @@
 # shape checked independently with pandas (Debian's /usr/bin/python3) at scale 0.05 and 1:
 # row count within 10% of scale x 541,909, customers, invoices, 12-21% of identified
 # invoices cancelled, ~25% null CustomerID, no Saturday, the exact date range, November the
-# busiest month, cancellations after a purchase of the same customer, special codes, zero
+# busiest month, first and last identified rows at the range's ends, the stock-code
+# catalogue scaling with --scale, cancellations after a purchase of the same customer, special codes, zero
 # prices, duplicate lines; same seed -> same bytes (CSV and Parquet), other seed -> other bytes.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cli_test_common.sh" retail-sh
@@ -58,6 +59,12 @@ if not 0.20 <= nullf <= 0.30: errs.append(f"null CustomerID {nullf:.3f}")
 if (d["InvoiceDate"].dt.dayofweek == 5).any(): errs.append("a Saturday")
 if str(d["InvoiceDate"].min()) != "2010-12-01 08:26:00": errs.append(f"min {d['InvoiceDate'].min()}")
 if str(d["InvoiceDate"].max()) != "2011-12-09 12:50:00": errs.append(f"max {d['InvoiceDate'].max()}")
+idt = d.loc[d["CustomerID"].notna(), "InvoiceDate"]
+if str(idt.min()) != "2010-12-01 08:26:00" or str(idt.max()) != "2011-12-09 12:50:00":
+    errs.append(f"identified rows span {idt.min()} .. {idt.max()}")
+# the catalogue scales: ~4,070 codes at scale 1 (4,066 products + 4 special codes)
+codes = d["StockCode"].nunique(); cat = max(50, round(4066 * scale)) + 4
+if not 0.8 * cat <= codes <= cat: errs.append(f"stock codes {codes} for a catalogue of {cat}")
 m = d.groupby(d["InvoiceDate"].dt.to_period("M")).size()
 if str(m.idxmax()) != "2011-11": errs.append(f"busiest month {m.idxmax()}")
 can = d["InvoiceNo"].str.startswith("C")
