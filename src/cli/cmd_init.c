@@ -1,6 +1,10 @@
-/* `morsel init NAME [-t minimal]`: a new feature repository that works at once.
+/* `morsel init NAME [-t minimal|retail]`: a new feature repository that works at once.
  *
- * Writes NAME/feature_store.yaml, NAME/features.yaml (one entity, one source, one feature
+ * -t retail writes the retail purchase-propensity repository (templates.h,
+ * template_retail.c: definitions, run_pipeline.sh, README.md; project retail_purchase); its
+ * data is generated or supplied when the pipeline runs.
+ *
+ * -t minimal (the default) writes NAME/feature_store.yaml, NAME/features.yaml (one entity, one source, one feature
  * view and one feature service over the sample data), NAME/README.md and
  * NAME/data/customer_features.parquet, made by the same generator as
  * `morsel example-data sample` (so its columns are documented in cmd_example.c). The
@@ -13,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/repo_cli.h"
+#include "cli/templates.h"
 #include "morsel/alloc.h"
 
 static const char k_minimal_config[] =
@@ -101,10 +106,29 @@ static ms_status make_dir(const char *path, ms_error *err) {
   return ms_error_set(err, MS_ERR_IO, "cannot create the directory: %s", strerror(errno));
 }
 
+/* Writes a template's files under dir (which exists). */
+static ms_status write_template(const char *dir, size_t len, const cli_template_file *files, ms_error *err) {
+  ms_status st = MS_OK;
+  for (const cli_template_file *f = files; f->path && st == MS_OK; f++) {
+    size_t plen = len + strlen(f->path) + 2;
+    char *path = ms_malloc(plen);
+    if (!path) return ms_error_set(err, MS_ERR_NOMEM, "out of memory");
+    snprintf(path, plen, "%.*s/%s", (int)len, dir, f->path);
+    st = write_text(path, "%s", f->text, err);
+    if (st == MS_OK && f->executable && chmod(path, 0755) != 0) {
+      ms_error_set_file(err, path);
+      st = ms_error_set(err, MS_ERR_IO, "cannot make it executable: %s", strerror(errno));
+    }
+    ms_free(path);
+  }
+  return st;
+}
+
 ms_status cli_cmd_init(const cli_args *a, ms_error *err) {
   const char *tmpl = cli_opt(a, "template");
-  if (tmpl && strcmp(tmpl, "minimal") != 0)
-    return ms_error_set(err, MS_ERR_INVALID, "unknown template '%s' (available: minimal)", tmpl);
+  bool retail = tmpl && strcmp(tmpl, "retail") == 0;
+  if (tmpl && !retail && strcmp(tmpl, "minimal") != 0)
+    return ms_error_set(err, MS_ERR_INVALID, "unknown template '%s' (available: minimal, retail)", tmpl);
   const char *dir = a->pos[0];
   size_t len = strlen(dir);
   while (len > 1 && dir[len - 1] == '/') len--;
@@ -116,7 +140,7 @@ ms_status cli_cmd_init(const cli_args *a, ms_error *err) {
     return ms_error_set(err, MS_ERR_INVALID, "'%s' is not a usable repository name", dir);
   memcpy(project, base, blen);
   project[blen] = '\0';
-  for (size_t i = 0; i < blen; i++) {
+  for (size_t i = 0; i < blen && !retail; i++) { /* retail's project is retail_purchase */
     char c = project[i];
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
       return ms_error_set(err, MS_ERR_INVALID,
@@ -143,6 +167,15 @@ ms_status cli_cmd_init(const cli_args *a, ms_error *err) {
   ms_status st = make_dir(dir, err);
   snprintf(path, plen, "%.*s/data", (int)len, dir);
   if (st == MS_OK) st = make_dir(path, err);
+  if (retail) {
+    if (st == MS_OK) st = write_template(dir, len, cli_template_retail, err);
+    if (st == MS_OK)
+      printf("Created feature repository %s (project retail_purchase, template retail).\n\nNext:\n"
+             "  cd %s\n  bash run_pipeline.sh      # generates data/transactions.csv unless present\n",
+             dir, dir);
+    ms_free(path);
+    return st;
+  }
   snprintf(path, plen, "%.*s/feature_store.yaml", (int)len, dir);
   if (st == MS_OK) st = write_text(path, k_minimal_config, project, err);
   snprintf(path, plen, "%.*s/features.yaml", (int)len, dir);

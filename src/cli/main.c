@@ -52,7 +52,7 @@ static const cli_opt_spec k_example_opts[] = {
   {"repo", "DIR", "the feature repository (default: the current directory); also -C DIR"}, \
       {"config", "FILE", "another feature_store.yaml"}
 static const cli_opt_spec k_init_opts[] = {
-    {"template", "T", "repository template: minimal (the default); also -t T"},
+    {"template", "T", "repository template: minimal (the default) or retail (the purchase-propensity pipeline); also -t T"},
 };
 static const cli_opt_spec k_plan_opts[] = {
     REPO_OPTS,
