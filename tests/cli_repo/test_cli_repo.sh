@@ -32,7 +32,7 @@ run_rc "$M" init "$R"
 [ $rc = 1 ] && grep -q "not empty" <<<"$err" || fail "init over a non-empty dir: rc=$rc $err"
 run_rc "$M" init "$T/bad-name"
 [ $rc = 1 ] || fail "init accepted a project name with '-'"
-run_rc "$M" init "$T/other" -t retail
+run_rc "$M" init "$T/other" -t nosuch   # (retail is a template since issue 5)
 [ $rc = 1 ] && [ ! -e "$T/other" ] || fail "init accepted an unknown template"
 mkdir "$T/empty"
 run_rc "$M" init "$T/empty" -t minimal
