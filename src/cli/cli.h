@@ -63,6 +63,10 @@ ms_status cli_cmd_saved_datasets(const cli_args *a, ms_error *err);
 ms_status cli_cmd_lineage(const cli_args *a, ms_error *err);
 ms_status cli_cmd_registry_dump(const cli_args *a, ms_error *err);
 
+/* Aggregation views: snapshots at cutoffs and the cutoff schedule (cmd_compute.c). */
+ms_status cli_cmd_compute(const cli_args *a, ms_error *err);
+ms_status cli_cmd_cutoffs(const cli_args *a, ms_error *err);
+
 /* Offline retrieval commands (cmd_retrieve.c). */
 ms_status cli_cmd_get_historical_features(const cli_args *a, ms_error *err);
 ms_status cli_cmd_pull_latest(const cli_args *a, ms_error *err);

@@ -111,6 +111,24 @@ static const cli_opt_spec k_saved_opts[] = {
     {"quiet", NULL, "get: no summary line"},
 };
 
+#define CUTOFF_OPTS                                                                              \
+  {"start", "T", "first cutoff: a timestamp, or an expression such as 'first_event + 90d'"},      \
+      {"every", "D", "time between cutoffs, a duration such as 30d"},                             \
+      {"end", "T", "last possible cutoff (cutoffs are <= it): a timestamp or an expression"}
+static const cli_opt_spec k_compute_opts[] = {
+    REPO_OPTS,
+    CUTOFF_OPTS,
+    {"threads", "N", "worker threads (default: offline_store.threads; 0 = all cores)"},
+    {"quiet", NULL, "no progress line and no summary"},
+};
+static const cli_opt_spec k_cutoffs_opts[] = {REPO_OPTS, CUTOFF_OPTS};
+#define COMPUTE_NOTES                                                                             \
+  "Computes the aggregation view at each cutoff T (start, start + every, ... while T <= end;\n"   \
+  "the view's cutoffs: unless given here) and writes one Parquet file per cutoff to\n"          \
+  "<storage_path>/aggregations/VIEW/cutoff=YYYYMMDDTHHMMSS.parquet, each atomically. Prints\n"  \
+  "one line per cutoff (rows and the mean of each numeric feature), totals and stage times.\n"  \
+  "The full contract: docs/compute.md."
+
 #define HISTORICAL_NOTES                                                                        \
   "One output row per entity row, in input order: the entity columns unchanged, then the\n"     \
   "features. For each feature view the value is that of the source row with the same join\n"   \
@@ -217,6 +235,11 @@ static const cli_command k_commands[] = {
      PULL_NOTES, OPTS(k_pull_opts), cli_cmd_pull_latest},
     {"pull-all", "", 0, 0, "every row of a feature view or source in a time range, by timestamp",
      PULL_NOTES, OPTS(k_pull_opts), cli_cmd_pull_all},
+    {"compute", "VIEW", 1, 1, "compute an aggregation view at its cutoffs and write the snapshots",
+     COMPUTE_NOTES, OPTS(k_compute_opts), cli_cmd_compute},
+    {"cutoffs", "VIEW", 1, 1, "print an aggregation view's cutoffs, one per line",
+     "Start and end may use first_event and last_event (the view's first and last event time).",
+     OPTS(k_cutoffs_opts), cli_cmd_cutoffs},
     {"lineage", "NAME", 1, 1, "the graph around an object: what it reads and what reads it",
      "NAME is an object name, or KIND:NAME when several kinds share it (kinds: entity,\n"
      "data_source, feature_view, on_demand_feature_view, feature_service, saved_dataset).",
