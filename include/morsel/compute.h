@@ -76,6 +76,16 @@ ms_status ms_compute_view(ms_repo *repo, const char *view, const ms_cutoff_spec 
                           const ms_compute_options *opts, ms_compute_result *out,
                           ms_error *err);
 
+/* Several views in one run: views over the same source share one read of it (the union of
+ * the columns they need, derived columns and source filter evaluated once); then each view
+ * is computed and written as by ms_compute_view. spec applies to every view (NULL members:
+ * each view's own schedule). out has n_views results (each reset on failure). Every view and
+ * schedule is checked before any work. The read time of a shared source is counted in the
+ * first of its views' ms_read. */
+ms_status ms_compute_views(ms_repo *repo, const char *const *views, int n_views,
+                           const ms_cutoff_spec *spec, const ms_compute_options *opts,
+                           ms_compute_result *out, ms_error *err);
+
 /* The same at the given cutoffs, returned as one table instead of written: join keys,
  * the view's features (schema order), event_timestamp; rows ordered by cutoff, then by
  * join keys ascending. */

@@ -1,7 +1,8 @@
 /* `morsel compute VIEW` and `morsel cutoffs VIEW`: an aggregation view's snapshots at a
  * cutoff schedule (include/morsel/compute.h, docs/compute.md).
  *
- * compute prints, unless --quiet, one line per cutoff (the cutoff, the rows written and the
+ * compute takes one or more views (views over the same source share one read of it) and
+ * prints, unless --quiet, for each view one line per cutoff (the cutoff, the rows written and the
  * mean of every numeric feature, read back from the file just written, so a label view
  * shows its label rate), then totals and the time of each stage (read, compute, write).
  * The progress line (progress.c) is wiped before anything is printed. cutoffs prints only
@@ -135,6 +136,47 @@ static int n_join_keys(const ms_repo *repo, const char *view) {
   return n;
 }
 
+/* The summary of one view's run. */
+static ms_status print_view(cli_buf *b, const cli_repo *r, const char *view, const ms_compute_result *res,
+                            ms_error *err) {
+  int nk = n_join_keys(r->repo, view);
+  int64_t total = 0;
+  char *dir = ms_compute_snapshot_dir(r->repo, view);
+  cli_buf_printf(b, "%s: %d cutoff%s, %lld source rows, %lld kept; snapshots in %s\n", view, res->n_cutoffs,
+                 res->n_cutoffs == 1 ? "" : "s", (long long)res->source_rows, (long long)res->rows_kept,
+                 dir ? dir : "?");
+  ms_free(dir);
+  ms_status st = MS_OK;
+  for (int i = 0; st == MS_OK && i < res->n_cutoffs; i++) {
+    col_means m;
+    st = file_means(res->paths[i], nk, &m, err);
+    if (st) break;
+    if (i == 0) {
+      cli_buf_printf(b, "%-20s %9s", "cutoff", "rows");
+      for (int c = 0; c < m.n; c++)
+        cli_buf_printf(b, "  %*s", (int)(strlen(m.names[c]) < 10 ? 10 : strlen(m.names[c])), m.names[c]);
+      cli_buf_printf(b, "   (means)\n");
+    }
+    char cut[64];
+    format_cutoff(res->cutoff_ns[i], cut, sizeof cut);
+    cli_buf_printf(b, "%-20s %9lld", cut, (long long)res->rows[i]);
+    for (int c = 0; c < m.n; c++) {
+      int w = (int)(strlen(m.names[c]) < 10 ? 10 : strlen(m.names[c]));
+      if (m.mean[c] != m.mean[c]) cli_buf_printf(b, "  %*s", w, "null");
+      else cli_buf_printf(b, "  %*.4f", w, m.mean[c]);
+    }
+    cli_buf_putc(b, '\n');
+    total += res->rows[i];
+    means_reset(&m);
+  }
+  if (st == MS_OK) {
+    cli_buf_printf(b, "%-20s %9lld\n", "total", (long long)total);
+    cli_buf_printf(b, "time: read %.3f s, compute %.3f s, write %.3f s\n", res->ms_read / 1e3, res->ms_compute / 1e3,
+                   res->ms_write / 1e3);
+  }
+  return st;
+}
+
 ms_status cli_cmd_compute(const cli_args *a, ms_error *err) {
   ms_cutoff_spec spec;
   ms_status st = spec_opts(a, &spec, err);
@@ -146,52 +188,27 @@ ms_status cli_cmd_compute(const cli_args *a, ms_error *err) {
   cli_progress prog;
   cli_progress_init(&prog, quiet);
   ms_compute_options o = {(int)threads, cli_progress_update, &prog};
-  ms_compute_result res;
-  memset(&res, 0, sizeof res);
+  int nv = a->n_pos;
+  ms_compute_result res[CLI_MAX_POS];
+  memset(res, 0, sizeof res);
   double t0 = now_s();
-  const char *view = a->pos[0];
-  if (st == MS_OK) st = ms_compute_view(r.repo, view, &spec, &o, &res, err);
+  if (st == MS_OK) st = ms_compute_views(r.repo, a->pos, nv, &spec, &o, res, err);
   double secs = now_s() - t0;
   cli_progress_finish(&prog);
   if (st == MS_OK && !quiet) {
-    int nk = n_join_keys(r.repo, view);
     cli_buf b = {0};
-    int64_t total = 0;
-    char *dir = ms_compute_snapshot_dir(r.repo, view);
-    cli_buf_printf(&b, "%s: %d cutoff%s, %lld source rows, %lld kept; snapshots in %s\n", view, res.n_cutoffs,
-                   res.n_cutoffs == 1 ? "" : "s", (long long)res.source_rows, (long long)res.rows_kept,
-                   dir ? dir : "?");
-    ms_free(dir);
-    for (int i = 0; st == MS_OK && i < res.n_cutoffs; i++) {
-      col_means m;
-      st = file_means(res.paths[i], nk, &m, err);
-      if (st) break;
-      if (i == 0) {
-        cli_buf_printf(&b, "%-20s %9s", "cutoff", "rows");
-        for (int c = 0; c < m.n; c++) cli_buf_printf(&b, "  %*s", (int)(strlen(m.names[c]) < 10 ? 10 : strlen(m.names[c])), m.names[c]);
-        cli_buf_printf(&b, "   (means)\n");
-      }
-      char cut[64];
-      format_cutoff(res.cutoff_ns[i], cut, sizeof cut);
-      cli_buf_printf(&b, "%-20s %9lld", cut, (long long)res.rows[i]);
-      for (int c = 0; c < m.n; c++) {
-        int w = (int)(strlen(m.names[c]) < 10 ? 10 : strlen(m.names[c]));
-        if (m.mean[c] != m.mean[c]) cli_buf_printf(&b, "  %*s", w, "null");
-        else cli_buf_printf(&b, "  %*.4f", w, m.mean[c]);
-      }
-      cli_buf_putc(&b, '\n');
-      total += res.rows[i];
-      means_reset(&m);
+    for (int v = 0; st == MS_OK && v < nv; v++) {
+      if (v) cli_buf_putc(&b, '\n');
+      st = print_view(&b, &r, a->pos[v], &res[v], err);
     }
     if (st == MS_OK) {
-      cli_buf_printf(&b, "%-20s %9lld\n", "total", (long long)total);
-      cli_buf_printf(&b, "time: read %.3f s, compute %.3f s, write %.3f s; total %.3f s\n", res.ms_read / 1e3,
-                     res.ms_compute / 1e3, res.ms_write / 1e3, secs);
+      if (nv > 1) cli_buf_printf(&b, "\n%d views (a source read once for the views over it); ", nv);
+      cli_buf_printf(&b, "total %.3f s\n", secs);
       if (!cli_write(stdout, &b)) st = ms_error_set(err, MS_ERR_IO, "cannot write to standard output");
     }
     cli_buf_reset(&b);
   }
-  ms_compute_result_reset(&res);
+  for (int v = 0; v < nv; v++) ms_compute_result_reset(&res[v]);
   cli_repo_close(&r);
   return st;
 }

@@ -127,6 +127,7 @@ static const cli_opt_spec k_cutoffs_opts[] = {REPO_OPTS, CUTOFF_OPTS};
   "the view's cutoffs: unless given here) and writes one Parquet file per cutoff to\n"          \
   "<storage_path>/aggregations/VIEW/cutoff=YYYYMMDDTHHMMSS.parquet, each atomically. Prints\n"  \
   "one line per cutoff (rows and the mean of each numeric feature), totals and stage times.\n"  \
+  "Several views (up to 4) in one command share the read of a common source.\n"                  \
   "The full contract: docs/compute.md."
 
 #define HISTORICAL_NOTES                                                                        \
@@ -235,7 +236,7 @@ static const cli_command k_commands[] = {
      PULL_NOTES, OPTS(k_pull_opts), cli_cmd_pull_latest},
     {"pull-all", "", 0, 0, "every row of a feature view or source in a time range, by timestamp",
      PULL_NOTES, OPTS(k_pull_opts), cli_cmd_pull_all},
-    {"compute", "VIEW", 1, 1, "compute an aggregation view at its cutoffs and write the snapshots",
+    {"compute", "VIEW [VIEW...]", 1, CLI_MAX_POS, "compute aggregation views at their cutoffs and write the snapshots",
      COMPUTE_NOTES, OPTS(k_compute_opts), cli_cmd_compute},
     {"cutoffs", "VIEW", 1, 1, "print an aggregation view's cutoffs, one per line",
      "Start and end may use first_event and last_event (the view's first and last event time).",

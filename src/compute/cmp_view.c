@@ -76,12 +76,7 @@ static ms_status add_refs(names *s, const char *text, const char *where, ms_erro
 }
 
 /* ---- the working table: columns by name, replaced or appended ---- */
-typedef struct wtable {
-  int n;
-  ms_field *f;      /* names owned */
-  ms_column **c;
-  int64_t rows;
-} wtable;
+typedef cmp_wtable wtable;
 
 static void wt_free(wtable *w) {
   for (int i = 0; i < w->n; i++) {
@@ -198,8 +193,35 @@ static ms_status compile_wt(const char *text, const wtable *w, const char *view,
   if (st && err) {
     char m[1024];
     snprintf(m, sizeof m, "%s", err->message);
-    ms_error_set(err, st, "view '%s', %s: %s", view, what, m);
+    if (view) ms_error_set(err, st, "view '%s', %s: %s", view, what, m);
+    else ms_error_set(err, st, "%s: %s", what, m);
   }
+  return st;
+}
+
+/* Keeps the rows of w where text is true. view: for errors (NULL = a source's). */
+static ms_status wt_apply_filter(wtable *w, const char *text, const char *view, const char *what, ms_pool *pool,
+                                 ms_error *err) {
+  ms_expr *e = NULL;
+  uint8_t *m = ms_malloc((size_t)(w->rows ? w->rows : 1));
+  ms_status st = m ? MS_OK : oom(err);
+  if (st == MS_OK) st = compile_wt(text, w, view, what, &e, err);
+  if (st == MS_OK) st = eval_wt(e, w, pool, NULL, m, err);
+  ms_expr_free(e);
+  int64_t kept = 0;
+  for (int64_t i = 0; st == MS_OK && i < w->rows; i++) kept += m[i] != 0;
+  if (st == MS_OK && kept < w->rows) {
+    for (int i = 0; st == MS_OK && i < w->n; i++) {
+      ms_column *fc = NULL;
+      st = ms_column_filter(w->c[i], m, &fc, err);
+      if (st == MS_OK) {
+        ms_column_release(w->c[i]);
+        w->c[i] = fc;
+      }
+    }
+    if (st == MS_OK) w->rows = kept;
+  }
+  ms_free(m);
   return st;
 }
 
@@ -247,7 +269,169 @@ static void progress(const cmp_view_options *o, const char *stage, int64_t done,
   if (o && o->progress) o->progress(o->progress_ctx, stage, done, total);
 }
 
+/* The columns a view needs from its (cleaned) source: timestamp, keys, view filter,
+ * population filter, aggregation inputs, filters and `by`. */
+static ms_status view_needs(const ms_feature_view_def *fv, const ms_source_def *src, char **const key_names, int n_keys,
+                            names *need, ms_error *err) {
+  const ms_aggregation_spec *ag = &fv->agg;
+  const char *ts_name = ag->timestamp_field ? ag->timestamp_field : src->timestamp_field;
+  ms_status st = MS_OK;
+  char where[512];
+  if (!names_add(need, ts_name)) st = oom(err);
+  for (int k = 0; st == MS_OK && k < n_keys; k++)
+    if (!names_add(need, key_names[k])) st = oom(err);
+  if (st == MS_OK) st = add_refs(need, ag->filter, "view filter", err);
+  if (st == MS_OK) st = add_refs(need, ag->population_filter, "population filter", err);
+  for (int a = 0; st == MS_OK && a < ag->n_aggregations; a++) {
+    const ms_aggregation_def *d = &ag->aggregations[a];
+    snprintf(where, sizeof where, "view '%s', aggregation '%s'", fv->name, d->name);
+    st = add_refs(need, d->input, where, err);
+    if (st == MS_OK) st = add_refs(need, d->filter, where, err);
+    if (st == MS_OK) st = add_refs(need, d->by, where, err);
+  }
+  return st;
+}
+
+/* The join keys of a view (entity order) and their declared value types. */
+static ms_status view_keys(ms_repo *repo, const ms_feature_view_def *fv, cmp_view *v, ms_error *err) {
+  ms_status st = MS_OK;
+  for (int e = 0; st == MS_OK && e < fv->n_entities; e++) {
+    const ms_entity_def *ent = find_entity(repo, fv->entities[e]);
+    if (!ent) return ms_error_set(err, MS_ERR_NOT_FOUND, "feature view '%s': unknown entity '%s'", fv->name, fv->entities[e]);
+    for (int k = 0; st == MS_OK && k < ent->n_join_keys; k++) {
+      char **nk = ms_realloc(v->key_names, (size_t)(v->n_keys + 1) * sizeof *nk);
+      if (nk) v->key_names = nk;
+      ms_datatype *nt = ms_realloc(v->key_type, (size_t)(v->n_keys + 1) * sizeof *nt);
+      if (nt) v->key_type = nt;
+      bool *nh = ms_realloc(v->key_has_type, (size_t)(v->n_keys + 1) * sizeof *nh);
+      if (nh) v->key_has_type = nh;
+      if (!nk || !nt || !nh || !(v->key_names[v->n_keys] = ms_strdup(ent->join_keys[k]))) return oom(err);
+      v->key_has_type[v->n_keys] = ent->value_type && ms_type_parse(ent->value_type, &v->key_type[v->n_keys]);
+      v->n_keys++;
+    }
+  }
+  if (v->n_keys == 0) return ms_error_set(err, MS_ERR_INVALID, "aggregation view '%s' has no entity (join key)", fv->name);
+  return MS_OK;
+}
+
+void cmp_source_data_reset(cmp_source_data *d) {
+  if (!d) return;
+  wt_free(&d->w);
+  memset(d, 0, sizeof *d);
+}
+
+/* Reads src's columns that `need` (plus the source filter and the derived columns they
+ * use) names, evaluates the needed derived columns and applies the source filter. */
+static ms_status source_load(const ms_source_def *src, names *need, ms_pool *pool, const cmp_view_options *opts,
+                             const char *stage, cmp_source_data *out, ms_error *err) {
+  memset(out, 0, sizeof *out);
+  snprintf(out->src_name, sizeof out->src_name, "%s", src->name);
+  double t0 = cmp_now_ms();
+  char where[512];
+  ms_status st = add_refs(need, src->filter, "source filter", err);
+  bool *derived_needed = ms_calloc((size_t)(src->n_columns ? src->n_columns : 1), sizeof *derived_needed);
+  if (!derived_needed && st == MS_OK) st = oom(err);
+  for (int d = src->n_columns - 1; st == MS_OK && d >= 0; d--) {
+    if (!names_has(need, src->columns[d].name)) continue;
+    derived_needed[d] = true;
+    snprintf(where, sizeof where, "source '%s', column '%s'", src->name, src->columns[d].name);
+    st = add_refs(need, src->columns[d].expression, where, err);
+  }
+  wtable *w = &out->w;
+  ms_dataset *ds = NULL;
+  ms_table *raw = NULL;
+  progress(opts, stage, 0, -1);
+  if (st == MS_OK) {
+    ms_file_format fmt = src->file_format && strcmp(src->file_format, "csv") == 0 ? MS_FORMAT_CSV
+                         : src->file_format && strcmp(src->file_format, "parquet") == 0 ? MS_FORMAT_PARQUET
+                                                                                         : MS_FORMAT_AUTO;
+    st = ofs_dataset_open(src->path, fmt, &ds, err);
+  }
+  names phys = {0};
+  for (int i = 0; st == MS_OK && ds && i < ms_dataset_num_fields(ds); i++) {
+    const char *p = ms_dataset_field(ds, i)->name;
+    if (names_has(need, logical_of(src, p)) && !names_add(&phys, p)) st = oom(err);
+  }
+  if (st == MS_OK) {
+    ms_dataset_read_options ro = {0};
+    ro.columns = (const char *const *)phys.v;
+    ro.n_columns = phys.n;
+    ro.pool = pool;
+    if (phys.n == 0) st = ms_error_set(err, MS_ERR_INVALID, "source '%s': none of the columns the view needs is in its files", src->name);
+    else st = ms_dataset_read(ds, &ro, &raw, NULL, err);
+  }
+  ms_dataset_close(ds);
+  names_free(&phys);
+  if (st == MS_OK) {
+    w->rows = ms_table_num_rows(raw);
+    out->source_rows = w->rows;
+    for (int i = 0; st == MS_OK && i < ms_table_num_columns(raw); i++)
+      st = wt_put(w, logical_of(src, ms_table_field(raw, i)->name), ms_column_retain(ms_table_column(raw, i)), err);
+  }
+  ms_table_release(raw);
+  out->ms_read = cmp_now_ms() - t0;
+  progress(opts, stage, w->rows, w->rows);
+  double t1 = cmp_now_ms();
+  for (int d = 0; st == MS_OK && d < src->n_columns; d++) {
+    if (!derived_needed[d]) continue;
+    ms_expr *e = NULL;
+    ms_column *col = NULL;
+    snprintf(where, sizeof where, "source '%s', column '%s'", src->name, src->columns[d].name);
+    st = compile_wt(src->columns[d].expression, w, NULL, where, &e, err);
+    if (st == MS_OK) st = eval_wt(e, w, pool, &col, NULL, err);
+    if (st == MS_OK) st = wt_put(w, src->columns[d].name, col, err);
+    ms_expr_free(e);
+  }
+  ms_free(derived_needed);
+  if (st == MS_OK && src->filter) st = wt_apply_filter(w, src->filter, NULL, "source filter", pool, err);
+  out->ms_prepare = cmp_now_ms() - t1;
+  if (st) cmp_source_data_reset(out);
+  return st;
+}
+
+ms_status cmp_source_load(ms_repo *repo, const ms_feature_view_def *const *views, int n_views, ms_pool *pool,
+                          const cmp_view_options *opts, cmp_source_data *out, ms_error *err) {
+  memset(out, 0, sizeof *out);
+  if (n_views <= 0) return ms_error_set(err, MS_ERR_INVALID, "no view");
+  const ms_source_def *src = ms_repo_find_source(repo, views[0]->source);
+  if (!src) return ms_error_set(err, MS_ERR_NOT_FOUND, "feature view '%s': unknown source '%s'", views[0]->name, views[0]->source);
+  names need = {0};
+  ms_status st = MS_OK;
+  for (int i = 0; st == MS_OK && i < n_views; i++) {
+    if (strcmp(views[i]->source, src->name) != 0) {
+      st = ms_error_set(err, MS_ERR_INVALID, "views '%s' and '%s' read different sources", views[0]->name, views[i]->name);
+      break;
+    }
+    cmp_view tmp;
+    memset(&tmp, 0, sizeof tmp);
+    st = view_keys(repo, views[i], &tmp, err);
+    if (st == MS_OK) st = view_needs(views[i], src, tmp.key_names, tmp.n_keys, &need, err);
+    for (int k = 0; k < tmp.n_keys; k++) ms_free(tmp.key_names[k]);
+    ms_free(tmp.key_names);
+    ms_free(tmp.key_type);
+    ms_free(tmp.key_has_type);
+  }
+  char stage[300];
+  snprintf(stage, sizeof stage, "read %s", n_views == 1 ? views[0]->name : src->name);
+  if (st == MS_OK) st = source_load(src, &need, pool, opts, stage, out, err);
+  names_free(&need);
+  return st;
+}
+
 ms_status cmp_view_open(ms_repo *repo, const ms_feature_view_def *fv, ms_pool *pool,
+                        const cmp_view_options *opts, cmp_view **out, ms_error *err) {
+  *out = NULL;
+  if (fv->agg.n_aggregations <= 0)
+    return ms_error_set(err, MS_ERR_INVALID, "feature view '%s' is not an aggregation view (it has no aggregations)",
+                        fv->name);
+  cmp_source_data sd;
+  ms_status st = cmp_source_load(repo, &fv, 1, pool, opts, &sd, err);
+  if (st == MS_OK) st = cmp_view_bind(repo, fv, &sd, pool, opts, out, err);
+  cmp_source_data_reset(&sd);
+  return st;
+}
+
+ms_status cmp_view_bind(ms_repo *repo, const ms_feature_view_def *fv, const cmp_source_data *sd, ms_pool *pool,
                         const cmp_view_options *opts, cmp_view **out, ms_error *err) {
   *out = NULL;
   const ms_aggregation_spec *ag = &fv->agg;
@@ -261,141 +445,18 @@ ms_status cmp_view_open(ms_repo *repo, const ms_feature_view_def *fv, ms_pool *p
   v->repo = repo;
   v->def = fv;
   v->src = src;
-  double t0 = cmp_now_ms();
-  ms_status st = MS_OK;
-  /* join keys: the entities' join keys, in entity order */
-  for (int e = 0; st == MS_OK && e < fv->n_entities; e++) {
-    const ms_entity_def *ent = find_entity(repo, fv->entities[e]);
-    if (!ent) {
-      st = ms_error_set(err, MS_ERR_NOT_FOUND, "feature view '%s': unknown entity '%s'", fv->name, fv->entities[e]);
-      break;
-    }
-    for (int k = 0; st == MS_OK && k < ent->n_join_keys; k++) {
-      char **nk = ms_realloc(v->key_names, (size_t)(v->n_keys + 1) * sizeof *nk);
-      ms_datatype *nt = ms_realloc(v->key_type, (size_t)(v->n_keys + 1) * sizeof *nt);
-      bool *nh = ms_realloc(v->key_has_type, (size_t)(v->n_keys + 1) * sizeof *nh);
-      if (nk) v->key_names = nk;
-      if (nt) v->key_type = nt;
-      if (nh) v->key_has_type = nh;
-      if (!nk || !nt || !nh || !(v->key_names[v->n_keys] = ms_strdup(ent->join_keys[k]))) {
-        st = oom(err);
-        break;
-      }
-      v->key_has_type[v->n_keys] = ent->value_type && ms_type_parse(ent->value_type, &v->key_type[v->n_keys]);
-      v->n_keys++;
-    }
-  }
-  if (st == MS_OK && v->n_keys == 0)
-    st = ms_error_set(err, MS_ERR_INVALID, "aggregation view '%s' has no entity (join key)", fv->name);
-  const char *ts_name = ag->timestamp_field ? ag->timestamp_field : src->timestamp_field;
-  /* what to read */
-  names need = {0};
-  char where[512];
-  if (st == MS_OK && (!names_add(&need, ts_name))) st = oom(err);
-  for (int k = 0; st == MS_OK && k < v->n_keys; k++)
-    if (!names_add(&need, v->key_names[k])) st = oom(err);
-  if (st == MS_OK) st = add_refs(&need, ag->filter, "view filter", err);
-  if (st == MS_OK) st = add_refs(&need, ag->population_filter, "population filter", err);
-  if (st == MS_OK) st = add_refs(&need, src->filter, "source filter", err);
-  for (int a = 0; st == MS_OK && a < ag->n_aggregations; a++) {
-    const ms_aggregation_def *d = &ag->aggregations[a];
-    snprintf(where, sizeof where, "aggregation '%s'", d->name);
-    st = add_refs(&need, d->input, where, err);
-    if (st == MS_OK) st = add_refs(&need, d->filter, where, err);
-    if (st == MS_OK) st = add_refs(&need, d->by, where, err);
-  }
-  bool *derived_needed = ms_calloc((size_t)(src->n_columns ? src->n_columns : 1), sizeof *derived_needed);
-  if (!derived_needed && st == MS_OK) st = oom(err);
-  for (int d = src->n_columns - 1; st == MS_OK && d >= 0; d--) {
-    if (!names_has(&need, src->columns[d].name)) continue;
-    derived_needed[d] = true;
-    snprintf(where, sizeof where, "source '%s', column '%s'", src->name, src->columns[d].name);
-    st = add_refs(&need, src->columns[d].expression, where, err);
-  }
-  /* read */
-  wtable w = {0};
-  ms_dataset *ds = NULL;
-  ms_table *raw = NULL;
-  snprintf(v->stage_read, sizeof v->stage_read, "read %s", fv->name);
-  progress(opts, v->stage_read, 0, -1);
-  if (st == MS_OK) {
-    ms_file_format fmt = src->file_format && strcmp(src->file_format, "csv") == 0 ? MS_FORMAT_CSV
-                         : src->file_format && strcmp(src->file_format, "parquet") == 0 ? MS_FORMAT_PARQUET
-                                                                                         : MS_FORMAT_AUTO;
-    st = ofs_dataset_open(src->path, fmt, &ds, err);
-  }
-  names phys = {0};
-  for (int i = 0; st == MS_OK && ds && i < ms_dataset_num_fields(ds); i++) {
-    const char *p = ms_dataset_field(ds, i)->name;
-    if (names_has(&need, logical_of(src, p)) && !names_add(&phys, p)) st = oom(err);
-  }
-  if (st == MS_OK) {
-    ms_dataset_read_options ro = {0};
-    ro.columns = (const char *const *)phys.v;
-    ro.n_columns = phys.n;
-    ro.pool = pool;
-    if (phys.n == 0) st = ms_error_set(err, MS_ERR_INVALID, "view '%s': none of the columns it needs is in source '%s'",
-                                       fv->name, src->name);
-    else st = ms_dataset_read(ds, &ro, &raw, NULL, err);
-  }
-  ms_dataset_close(ds);
-  if (st == MS_OK) {
-    w.rows = ms_table_num_rows(raw);
-    v->source_rows = w.rows;
-    for (int i = 0; st == MS_OK && i < ms_table_num_columns(raw); i++)
-      st = wt_put(&w, logical_of(src, ms_table_field(raw, i)->name), ms_column_retain(ms_table_column(raw, i)), err);
-  }
-  ms_table_release(raw);
-  v->ms_read = cmp_now_ms() - t0;
-  progress(opts, v->stage_read, w.rows, w.rows);
-  /* derived columns, then the filters */
+  v->source_rows = sd->source_rows;
+  v->ms_read = sd->ms_read;
   double t1 = cmp_now_ms();
-  for (int d = 0; st == MS_OK && d < src->n_columns; d++) {
-    if (!derived_needed[d]) continue;
-    ms_expr *e = NULL;
-    ms_column *col = NULL;
-    snprintf(where, sizeof where, "source '%s', column '%s'", src->name, src->columns[d].name);
-    st = compile_wt(src->columns[d].expression, &w, fv->name, where, &e, err);
-    if (st == MS_OK) st = eval_wt(e, &w, pool, &col, NULL, err);
-    if (st == MS_OK) st = wt_put(&w, src->columns[d].name, col, err);
-    ms_expr_free(e);
-  }
-  ms_free(derived_needed);
-  uint8_t *keep = NULL;
-  int64_t kept = w.rows;
-  const char *filters[2] = {src->filter, ag->filter};
-  for (int f = 0; st == MS_OK && f < 2; f++) {
-    if (!filters[f]) continue;
-    ms_expr *e = NULL;
-    uint8_t *m = ms_malloc((size_t)(w.rows ? w.rows : 1));
-    if (!m) st = oom(err);
-    if (st == MS_OK) st = compile_wt(filters[f], &w, fv->name, f == 0 ? "source filter" : "view filter", &e, err);
-    if (st == MS_OK) st = eval_wt(e, &w, pool, NULL, m, err);
-    ms_expr_free(e);
-    if (st == MS_OK && keep)
-      for (int64_t i = 0; i < w.rows; i++) keep[i] &= m[i];
-    if (st == MS_OK && !keep) {
-      keep = m;
-      m = NULL;
-    }
-    ms_free(m);
-  }
-  if (st == MS_OK && keep) {
-    kept = 0;
-    for (int64_t i = 0; i < w.rows; i++) kept += keep[i] != 0;
-    if (kept < w.rows) {
-      for (int i = 0; st == MS_OK && i < w.n; i++) {
-        ms_column *fc = NULL;
-        st = ms_column_filter(w.c[i], keep, &fc, err);
-        if (st == MS_OK) {
-          ms_column_release(w.c[i]);
-          w.c[i] = fc;
-        }
-      }
-      w.rows = kept;
-    }
-  }
-  ms_free(keep);
+  ms_status st = view_keys(repo, fv, v, err);
+  const char *ts_name = ag->timestamp_field ? ag->timestamp_field : src->timestamp_field;
+  char where[512];
+  /* the view filter, on a copy of the source's rows (shared with other views) */
+  wtable w = {0};
+  for (int i = 0; st == MS_OK && i < sd->w.n; i++)
+    st = wt_put(&w, sd->w.f[i].name, ms_column_retain(sd->w.c[i]), err);
+  w.rows = sd->w.rows;
+  if (st == MS_OK && ag->filter) st = wt_apply_filter(&w, ag->filter, fv->name, "view filter", pool, err);
   /* timestamp, keys, aggregation inputs */
   int ts_i = st == MS_OK ? wt_find(&w, ts_name) : -1;
   if (st == MS_OK && ts_i < 0)
@@ -518,8 +579,6 @@ ms_status cmp_view_open(ms_repo *repo, const ms_feature_view_def *fv, ms_pool *p
   ms_free(ts_ns);
   ms_free(ts_ok);
   wt_free(&w);
-  names_free(&need);
-  names_free(&phys);
   /* derived outputs: compiled against the aggregates, earlier expressions and as_of */
   if (st == MS_OK) {
     int ne = ag->n_expressions;
@@ -552,7 +611,7 @@ ms_status cmp_view_open(ms_repo *repo, const ms_feature_view_def *fv, ms_pool *p
     v->def_hash = definition_hash(repo, fv->name, err);
     if (!v->def_hash) st = err && err->status ? err->status : oom(err);
   }
-  v->ms_prepare = cmp_now_ms() - t1;
+  v->ms_prepare = sd->ms_prepare + (cmp_now_ms() - t1);
   if (st) {
     cmp_view_free(v);
     return st;

@@ -34,6 +34,31 @@ typedef struct cmp_view {
   char stage_read[300];
 } cmp_view;
 
+/* A source read once for one or more views: the columns they need, the needed derived
+ * columns evaluated, the source filter applied. */
+typedef struct cmp_wtable {
+  int n;
+  ms_field *f;      /* names owned */
+  ms_column **c;
+  int64_t rows;
+} cmp_wtable;
+
+typedef struct cmp_source_data {
+  char src_name[256];
+  cmp_wtable w;
+  int64_t source_rows;
+  double ms_read, ms_prepare;
+} cmp_source_data;
+
+/* Reads the common source of views[0..n_views) (an error when they differ). */
+ms_status cmp_source_load(ms_repo *repo, const ms_feature_view_def *const *views, int n_views,
+                          ms_pool *pool, const cmp_view_options *opts, cmp_source_data *out,
+                          ms_error *err);
+void cmp_source_data_reset(cmp_source_data *d);
+/* Binds a view to its loaded source: view filter, keys, inputs, store, expressions. */
+ms_status cmp_view_bind(ms_repo *repo, const ms_feature_view_def *fv, const cmp_source_data *sd,
+                        ms_pool *pool, const cmp_view_options *opts, cmp_view **out,
+                        ms_error *err);
 /* Reads the view's source and builds everything (pool may be NULL). */
 ms_status cmp_view_open(ms_repo *repo, const ms_feature_view_def *fv, ms_pool *pool,
                         const cmp_view_options *opts, cmp_view **out, ms_error *err);

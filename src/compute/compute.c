@@ -337,22 +337,13 @@ static void remove_stale(const char *dir, const char *hash, char **written, int 
   ms_file_infos_free(files, nf);
 }
 
-ms_status ms_compute_view(ms_repo *repo, const char *view, const ms_cutoff_spec *spec,
-                          const ms_compute_options *opts, ms_compute_result *out, ms_error *err) {
-  memset(out, 0, sizeof *out);
-  const ms_feature_view_def *fv = agg_view(repo, view, err);
-  if (!fv) return err ? err->status : MS_ERR_INVALID;
-  sched s;
-  ms_status st = schedule_of(fv, spec, &s, err);
-  if (st) return st;
-  ms_pool *pool = NULL;
-  cmp_view *cv = NULL;
-  cmp_view_options vo = {opts ? opts->progress : NULL, opts ? opts->progress_ctx : NULL};
-  st = ms_pool_create(threads_of(repo, opts ? opts->threads : 0), &pool, err);
-  if (st == MS_OK) st = cmp_view_open(repo, fv, pool, &vo, &cv, err);
+/* Computes and writes one bound view (cutoffs from its store). */
+static ms_status compute_bound(ms_repo *repo, cmp_view *cv, const sched *s, ms_pool *pool, const cmp_view_options *vo,
+                               ms_compute_result *out, ms_error *err) {
+  const char *view = cv->def->name;
   int64_t *cut = NULL;
   int n = 0;
-  if (st == MS_OK) st = make_cutoffs(fv, &s, cv->store, &cut, &n, err);
+  ms_status st = make_cutoffs(cv->def, s, cv->store, &cut, &n, err);
   char *dir = ms_compute_snapshot_dir(repo, view);
   ms_table **tables = ms_calloc((size_t)(n ? n : 1), sizeof *tables);
   char **paths = ms_calloc((size_t)(n ? n : 1), sizeof *paths);
@@ -362,35 +353,35 @@ ms_status ms_compute_view(ms_repo *repo, const char *view, const ms_cutoff_spec 
   snprintf(stage_w, sizeof stage_w, "write %s", view);
   double t0 = cmp_now_ms();
   if (st == MS_OK) {
-    if (vo.progress) vo.progress(vo.progress_ctx, stage_c, 0, n);
+    if (vo->progress) vo->progress(vo->progress_ctx, stage_c, 0, n);
     st = compute_tables(cv, cut, n, pool, tables, err);
-    if (vo.progress) vo.progress(vo.progress_ctx, stage_c, n, n);
+    if (vo->progress) vo->progress(vo->progress_ctx, stage_c, n, n);
   }
   double t1 = cmp_now_ms();
   if (st == MS_OK) st = ms_fs_mkdirs(ms_fs_local(), dir, err);
   if (st == MS_OK) {
-    if (vo.progress) vo.progress(vo.progress_ctx, stage_w, 0, n);
+    if (vo->progress) vo->progress(vo->progress_ctx, stage_w, 0, n);
     run_ctx c = {cv, cut, tables, paths, dir};
     st = ms_pool_run(pool, n, write_task, &c, err);
-    if (vo.progress) vo.progress(vo.progress_ctx, stage_w, n, n);
+    if (vo->progress) vo->progress(vo->progress_ctx, stage_w, n, n);
   }
   if (st == MS_OK) remove_stale(dir, cv->def_hash, paths, n);
   double t2 = cmp_now_ms();
+  if (st == MS_OK) {
+    out->rows = ms_calloc((size_t)(n ? n : 1), sizeof *out->rows);
+    if (!out->rows) st = oom(err);
+  }
   if (st == MS_OK) {
     out->n_cutoffs = n;
     out->cutoff_ns = cut;
     cut = NULL;
     out->paths = paths;
     paths = NULL;
-    out->rows = ms_calloc((size_t)(n ? n : 1), sizeof *out->rows);
-    if (!out->rows) st = oom(err);
-    for (int i = 0; st == MS_OK && i < n; i++) out->rows[i] = ms_table_num_rows(tables[i]);
+    for (int i = 0; i < n; i++) out->rows[i] = ms_table_num_rows(tables[i]);
     out->source_rows = cv->source_rows;
     out->rows_kept = cv->rows_kept;
-    out->ms_read = cv->ms_read + cv->ms_prepare;
     out->ms_compute = t1 - t0;
     out->ms_write = t2 - t1;
-    if (st) ms_compute_result_reset(out);
   }
   for (int i = 0; tables && i < n; i++) ms_table_release(tables[i]);
   for (int i = 0; paths && i < n; i++) ms_free(paths[i]);
@@ -398,9 +389,65 @@ ms_status ms_compute_view(ms_repo *repo, const char *view, const ms_cutoff_spec 
   ms_free(tables);
   ms_free(cut);
   ms_free(dir);
-  cmp_view_free(cv);
-  ms_pool_destroy(pool);
   return st;
+}
+
+ms_status ms_compute_views(ms_repo *repo, const char *const *views, int n_views, const ms_cutoff_spec *spec,
+                           const ms_compute_options *opts, ms_compute_result *out, ms_error *err) {
+  for (int i = 0; i < n_views; i++) memset(&out[i], 0, sizeof out[i]);
+  const ms_feature_view_def **fv = ms_calloc((size_t)(n_views ? n_views : 1), sizeof *fv);
+  sched *sc = ms_calloc((size_t)(n_views ? n_views : 1), sizeof *sc);
+  bool *done = ms_calloc((size_t)(n_views ? n_views : 1), sizeof *done);
+  const ms_feature_view_def **group = ms_calloc((size_t)(n_views ? n_views : 1), sizeof *group);
+  int *gidx = ms_calloc((size_t)(n_views ? n_views : 1), sizeof *gidx);
+  ms_status st = fv && sc && done && group && gidx ? MS_OK : oom(err);
+  /* every view and schedule is checked before any work */
+  for (int i = 0; st == MS_OK && i < n_views; i++) {
+    fv[i] = agg_view(repo, views[i], err);
+    if (!fv[i]) st = err && err->status ? err->status : MS_ERR_INVALID;
+    else st = schedule_of(fv[i], spec, &sc[i], err);
+  }
+  ms_pool *pool = NULL;
+  cmp_view_options vo = {opts ? opts->progress : NULL, opts ? opts->progress_ctx : NULL};
+  if (st == MS_OK) st = ms_pool_create(threads_of(repo, opts ? opts->threads : 0), &pool, err);
+  /* views over the same source share one read */
+  for (int i = 0; st == MS_OK && i < n_views; i++) {
+    if (done[i]) continue;
+    int ng = 0;
+    for (int j = i; j < n_views; j++)
+      if (!done[j] && strcmp(fv[j]->source, fv[i]->source) == 0) {
+        done[j] = true;
+        group[ng] = fv[j];
+        gidx[ng++] = j;
+      }
+    cmp_source_data sd;
+    st = cmp_source_load(repo, group, ng, pool, &vo, &sd, err);
+    for (int g = 0; st == MS_OK && g < ng; g++) {
+      cmp_view *cv = NULL;
+      double t0 = cmp_now_ms();
+      st = cmp_view_bind(repo, group[g], &sd, pool, &vo, &cv, err);
+      double bind_ms = cmp_now_ms() - t0;
+      if (st == MS_OK) st = compute_bound(repo, cv, &sc[gidx[g]], pool, &vo, &out[gidx[g]], err);
+      /* the shared read is counted once, with the group's first view */
+      if (st == MS_OK) out[gidx[g]].ms_read = bind_ms + (g == 0 ? sd.ms_read + sd.ms_prepare : 0);
+      cmp_view_free(cv);
+    }
+    cmp_source_data_reset(&sd);
+  }
+  if (st)
+    for (int i = 0; i < n_views; i++) ms_compute_result_reset(&out[i]);
+  ms_pool_destroy(pool);
+  ms_free(fv);
+  ms_free(sc);
+  ms_free(done);
+  ms_free(group);
+  ms_free(gidx);
+  return st;
+}
+
+ms_status ms_compute_view(ms_repo *repo, const char *view, const ms_cutoff_spec *spec,
+                          const ms_compute_options *opts, ms_compute_result *out, ms_error *err) {
+  return ms_compute_views(repo, &view, 1, spec, opts, out, err);
 }
 
 ms_status ms_compute_view_table(ms_repo *repo, const char *view, const int64_t *cutoff_ns,

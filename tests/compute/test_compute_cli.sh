@@ -54,6 +54,18 @@ feature_views:
       - {name: recency_days, dtype: int64}
       - {name: frequency, dtype: int64}
       - {name: monetary, dtype: float64}
+  - name: labels
+    entities: [customer]
+    source: tx
+    ttl: 0s
+    population: {window: 90d, filter: not is_cancellation}
+    cutoffs: {start: first_event + 90d, every: 30d, end: last_event - 30d}
+    aggregations:
+      - {name: n_next, function: count, window: 30d, direction: forward, filter: not is_cancellation}
+    expressions:
+      - {name: purchased, expression: "if(n_next > 0, 1, 0)"}
+    schema:
+      - {name: purchased, dtype: int64}
   - name: raw
     entities: [customer]
     source: plain
@@ -131,6 +143,21 @@ grep -q '^time: read [0-9.]* s, compute [0-9.]* s, write [0-9.]* s' <<<"$out" ||
 ino2=$(stat -c %i "$first")
 [ "$ino1" != "$ino2" ] || fail "the re-run did not replace the file"
 expect_eq "files after re-run" "$(ls -A "$D" | wc -l | tr -d ' ')" 9
+
+# two views over one source in one command (one read): both written, same as separately
+cp "$first" "$T/rfm_first.parquet"
+run_rc "$M" compute labels rfm
+expect_eq "two views status" "$rc" 0
+grep -q '^labels: 9 cutoffs' <<<"$out" || fail "labels block: $out"
+grep -q '^rfm: 9 cutoffs' <<<"$out" || fail "rfm block: $out"
+grep -q '^2 views' <<<"$out" || fail "views line: $out"
+expect_eq "label files" "$(ls data/morsel_storage/aggregations/labels | wc -l | tr -d ' ')" 9
+expect_eq "same rfm" "$("$M" cat "$first" --format csv)" "$("$M" cat "$T/rfm_first.parquet" --format csv)"
+# 17850 buys at T (2011-03-01 08:26, in [T, T + 30d)); 14527 does not
+run_rc "$M" cat data/morsel_storage/aggregations/labels/cutoff=20110301T082600.parquet --format csv --columns customer_id,purchased
+expect_eq "labels" "$out" "customer_id,purchased
+14527,0
+17850,1"
 
 # help lists both commands
 "$M" help | grep -q '^  compute ' || fail "help: compute"
