@@ -150,7 +150,17 @@ static ms_status build_values(const cmp_store *s, ms_column *col, bool need_ids,
     v->is_int = true;
     v->vi = ms_malloc(nn * sizeof *v->vi);
     if (!v->vi) st = oom(err);
-    for (int64_t i = 0; st == MS_OK && i < n; i++) {
+    if (st == MS_OK && (t->id == MS_TYPE_INT64 || t->id == MS_TYPE_INT32)) {
+      /* the common widths read in place */
+      const void *raw = col->values->data;
+      bool w64 = t->id == MS_TYPE_INT64;
+      for (int64_t i = 0; i < n; i++) {
+        int64_t p = s->pos[i];
+        v->valid[i] = valid == NULL || ms_bit_get(valid, p);
+        v->vi[i] = w64 ? ((const int64_t *)raw)[p] : ((const int32_t *)raw)[p];
+      }
+    }
+    for (int64_t i = 0; st == MS_OK && i < n && t->id != MS_TYPE_INT64 && t->id != MS_TYPE_INT32; i++) {
       int64_t p = s->pos[i];
       bool ok = valid == NULL || ms_bit_get(valid, p);
       v->valid[i] = ok;
@@ -160,10 +170,11 @@ static ms_status build_values(const cmp_store *s, ms_column *col, bool need_ids,
     v->kind = CMP_V_F64;
     v->vf = ms_malloc(nn * sizeof *v->vf);
     if (!v->vf) st = oom(err);
+    const double *raw64 = t->id == MS_TYPE_FLOAT64 ? (const double *)col->values->data : NULL;
     for (int64_t i = 0; st == MS_OK && i < n; i++) {
       int64_t p = s->pos[i];
       bool ok = valid == NULL || ms_bit_get(valid, p);
-      double x = ok ? ms_column_get_f64(col, p) : 0.0;
+      double x = ok ? (raw64 ? raw64[p] : ms_column_get_f64(col, p)) : 0.0;
       if (isnan(x)) ok = false;
       v->valid[i] = ok;
       v->vf[i] = ok ? x : 0.0;

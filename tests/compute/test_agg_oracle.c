@@ -149,7 +149,7 @@ static void gen_case(tcase *c, uint64_t seed) {
       c->key_ok[i] = !rchance(&r, null_pct / 2);
       c->ts[i] = base + rint_(&r, 0, 40) * grid + (rchance(&r, 10) ? rint_(&r, 0, 3) : 0);
       c->ts_ok[i] = !rchance(&r, null_pct / 2);
-      c->iv[i] = rchance(&r, 5) ? rint_(&r, -1000000000000, 1000000000000) : rint_(&r, -20, 50);
+      c->iv[i] = rchance(&r, 5) && seed % 3 != 2 ? rint_(&r, -1000000000000, 1000000000000) : rint_(&r, -20, 50);
       c->iv_ok[i] = !rchance(&r, null_pct);
       int fk = (int)rint_(&r, 0, 19);
       c->fv[i] = fk == 0 ? NAN : fk == 1 ? -0.0 : fk == 2 ? 0.0 : (double)rint_(&r, -1000, 1000) / 8.0 + 0.1;
@@ -164,7 +164,8 @@ static void gen_case(tcase *c, uint64_t seed) {
   }
   /* columns */
   c->kcol = build_key_col(c, false, c->key, c->key_ok, n);
-  ms_datatype ti = ms_type(MS_TYPE_INT64), tf = ms_type(MS_TYPE_FLOAT64), ts = ms_type(MS_TYPE_UTF8),
+  /* int input: int64, or int32 for every third seed (values then small) */
+  ms_datatype ti = ms_type(seed % 3 == 2 ? MS_TYPE_INT32 : MS_TYPE_INT64), tf = ms_type(MS_TYPE_FLOAT64), ts = ms_type(MS_TYPE_UTF8),
               tt = ms_type_timestamp(MS_UNIT_MICRO, seed % 4 == 0 ? "UTC" : "");
   ms_column_builder *bi, *bf, *bs, *bt;
   ms_column_builder_create(&ti, n, &bi, NULL);
