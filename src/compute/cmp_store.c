@@ -285,23 +285,20 @@ static ms_status agg_type(const cmp_agg_input *ai, cmp_agg *a, ms_error *err) {
                       ms_type_to_string(t, tb, sizeof tb));
 }
 
-/* The values of an input, shared with earlier aggregations of the same input_key. */
-static ms_status values_for(cmp_store *s, const cmp_input *in, int a_idx, ms_column *col, bool need_ids,
-                            const char *what, cmp_values **out, ms_error *err) {
-  const char *key = in->aggs[a_idx].input_key;
-  if (key && col == in->aggs[a_idx].input) {
-    /* ids once for every aggregation of this input that needs them */
-    for (int b = 0; b < in->n_aggs; b++)
-      if (in->aggs[b].input_key && strcmp(in->aggs[b].input_key, key) == 0 && fn_needs_ids(in->aggs[b].fn))
-        need_ids = true;
-    for (int b = 0; b < a_idx; b++) {
-      if (!in->aggs[b].input_key || strcmp(in->aggs[b].input_key, key) != 0 || !s->aggs[b].val) continue;
-      cmp_values *v = s->aggs[b].val;
-      if (need_ids && !v->id) break; /* built again with ids below */
-      *out = v;
+/* The values of an input column, shared by every aggregation reading the same column
+ * (input or `by`); distinct ids are built when any of them needs ids. */
+static ms_status values_for(cmp_store *s, const cmp_input *in, ms_column *col, const char *what, cmp_values **out,
+                            ms_error *err) {
+  for (int v = 0; v < s->n_vals; v++)
+    if (s->vals[v]->col == col) {
+      *out = s->vals[v];
       return MS_OK;
     }
-  }
+  bool need_ids = false;
+  for (int b = 0; b < in->n_aggs; b++)
+    if ((in->aggs[b].input == col && fn_needs_ids(in->aggs[b].fn)) ||
+        (in->aggs[b].by == col && in->aggs[b].fn == CMP_MEAN_GAP))
+      need_ids = true;
   cmp_values *v;
   ms_status st = build_values(s, col, need_ids, what, &v, err);
   if (st) return st;
@@ -427,11 +424,11 @@ ms_status cmp_store_build(const cmp_input *in, ms_pool *pool, cmp_store **out, m
     char what[300];
     if (ai->input) {
       snprintf(what, sizeof what, "input of aggregation '%s'", ai->name);
-      st = values_for(s, in, a, ai->input, fn_needs_ids(ai->fn), what, &ag->val, err);
+      st = values_for(s, in, ai->input, what, &ag->val, err);
     }
     if (st == MS_OK && ai->fn == CMP_MEAN_GAP && ai->by) {
       snprintf(what, sizeof what, "`by` of aggregation '%s'", ai->name);
-      st = values_for(s, in, a, ai->by, true, what, &ag->by, err);
+      st = values_for(s, in, ai->by, what, &ag->by, err);
     }
     if (st) break;
     ag->ok = ms_malloc(nk);

@@ -496,13 +496,14 @@ ms_status cmp_view_bind(ms_repo *repo, const ms_feature_view_def *fv, const cmp_
     ai[a].unit_ns = (d->unit_seconds > 0 ? d->unit_seconds : 86400) * INT64_C(1000000000);
     ai[a].input_key = d->input;
     snprintf(where, sizeof where, "aggregation '%s'", d->name);
-    /* an input already evaluated for an earlier aggregation (same text) is shared */
-    for (int b = 0; b < a && d->input; b++)
-      if (ag->aggregations[b].input && strcmp(ag->aggregations[b].input, d->input) == 0) {
-        in_cols[2 * a] = ms_column_retain(in_cols[2 * b]);
-        break;
-      }
+    /* an expression already evaluated for an earlier aggregation (as input or `by`) is
+     * shared: the store then gathers its values once */
     const char *texts[2] = {d->input, d->by};
+    for (int x = 0; x < 2; x++)
+      for (int b = 0; b < 2 * a && texts[x] && !in_cols[2 * a + x]; b++) {
+        const char *tb = b % 2 ? ag->aggregations[b / 2].by : ag->aggregations[b / 2].input;
+        if (tb && in_cols[b] && strcmp(tb, texts[x]) == 0) in_cols[2 * a + x] = ms_column_retain(in_cols[b]);
+      }
     for (int x = 0; st == MS_OK && x < 2; x++) {
       if (!texts[x] || in_cols[2 * a + x]) continue;
       ms_expr *e = NULL;

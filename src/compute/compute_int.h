@@ -68,7 +68,7 @@ typedef struct cmp_agg_input {
   ms_column *input;       /* NULL: count rows */
   const uint8_t *filter;  /* [n] 1 = the row counts; NULL = every row */
   ms_column *by;          /* mean_gap points; NULL = one point per row */
-  const char *input_key;  /* aggregations with the same non-NULL input_key share values */
+  const char *input_key;  /* unused (values are shared by column: pass the same column) */
 } cmp_agg_input;
 
 typedef struct cmp_input {
