@@ -36,6 +36,14 @@ bool cmp_fn_parse(const char *name, cmp_fn *out) {
 
 const char *cmp_fn_name(cmp_fn fn) { return k_fn_names[fn]; }
 
+/* Per-row arrays: large ones get the transparent-huge-page hint (first-touch faults are
+ * a large share of gather time on virtual machines). */
+static void *big_malloc(size_t size) {
+  void *p = ms_malloc(size);
+  if (p) ms_mem_advise_huge(p, (int64_t)size);
+  return p;
+}
+
 static ms_status oom(ms_error *err) { return ms_error_set(err, MS_ERR_NOMEM, "out of memory building the event store"); }
 
 static void values_free(cmp_values *v) {
@@ -137,7 +145,7 @@ static ms_status build_values(const cmp_store *s, ms_column *col, bool need_ids,
   v->col = ms_column_retain(col);
   int64_t n = s->n;
   size_t nn = (size_t)(n ? n : 1);
-  v->valid = ms_malloc(nn);
+  v->valid = big_malloc(nn);
   if (!v->valid) {
     values_free(v);
     return oom(err);
@@ -148,7 +156,7 @@ static ms_status build_values(const cmp_store *s, ms_column *col, bool need_ids,
   if (is_int_type(t)) {
     v->kind = CMP_V_I64;
     v->is_int = true;
-    v->vi = ms_malloc(nn * sizeof *v->vi);
+    v->vi = big_malloc(nn * sizeof *v->vi);
     if (!v->vi) st = oom(err);
     if (st == MS_OK && (t->id == MS_TYPE_INT64 || t->id == MS_TYPE_INT32)) {
       /* the common widths read in place */
@@ -168,7 +176,7 @@ static ms_status build_values(const cmp_store *s, ms_column *col, bool need_ids,
     }
   } else if (ms_type_is_float(t)) {
     v->kind = CMP_V_F64;
-    v->vf = ms_malloc(nn * sizeof *v->vf);
+    v->vf = big_malloc(nn * sizeof *v->vf);
     if (!v->vf) st = oom(err);
     const double *raw64 = t->id == MS_TYPE_FLOAT64 ? (const double *)col->values->data : NULL;
     for (int64_t i = 0; st == MS_OK && i < n; i++) {
@@ -183,9 +191,9 @@ static ms_status build_values(const cmp_store *s, ms_column *col, bool need_ids,
     v->kind = CMP_V_I64;
     v->is_time = true;
     int64_t m = ms_column_length(col);
-    int64_t *ns = ms_malloc((size_t)(m ? m : 1) * sizeof *ns);
+    int64_t *ns = big_malloc((size_t)(m ? m : 1) * sizeof *ns);
     uint8_t *ok = ms_malloc((size_t)(m ? m : 1));
-    v->vi = ms_malloc(nn * sizeof *v->vi);
+    v->vi = big_malloc(nn * sizeof *v->vi);
     if (!ns || !ok || !v->vi) st = oom(err);
     if (st == MS_OK) st = ofs_time_to_ns_into(col, what, ns, ok, err);
     for (int64_t i = 0; st == MS_OK && i < n; i++) {
@@ -201,7 +209,7 @@ static ms_status build_values(const cmp_store *s, ms_column *col, bool need_ids,
   }
   if (st == MS_OK && need_ids) {
     int64_t m = ms_column_length(col);
-    int64_t *ids = ms_malloc((size_t)(m ? m : 1) * sizeof *ids);
+    int64_t *ids = big_malloc((size_t)(m ? m : 1) * sizeof *ids);
     cmp_enc *enc = NULL;
     if (!ids) st = oom(err);
     if (st == MS_OK) st = cmp_enc_build(&col, 1, what, &enc, ids, err);
@@ -210,8 +218,8 @@ static ms_status build_values(const cmp_store *s, ms_column *col, bool need_ids,
       if (v->n_ids > INT32_MAX) st = ms_error_set(err, MS_ERR_LIMIT, "%s has more than 2^31 distinct values", what);
     }
     if (st == MS_OK) {
-      v->id = ms_malloc(nn * sizeof *v->id);
-      if (v->kind == CMP_V_ID) v->vi = ms_malloc(nn * sizeof *v->vi);
+      v->id = big_malloc(nn * sizeof *v->id);
+      if (v->kind == CMP_V_ID) v->vi = big_malloc(nn * sizeof *v->vi);
       if (!v->id || (v->kind == CMP_V_ID && !v->vi)) st = oom(err);
     }
     for (int64_t i = 0; st == MS_OK && i < n; i++) {
@@ -325,7 +333,7 @@ ms_status cmp_store_build(const cmp_input *in, ms_pool *pool, cmp_store **out, m
   s->key_cols = ms_calloc((size_t)(in->n_keys ? in->n_keys : 1), sizeof *s->key_cols);
   s->key_names = ms_calloc((size_t)(in->n_keys ? in->n_keys : 1), sizeof *s->key_names);
   s->aggs = ms_calloc((size_t)(in->n_aggs ? in->n_aggs : 1), sizeof *s->aggs);
-  int64_t *kid = ms_malloc(nn * sizeof *kid);
+  int64_t *kid = big_malloc(nn * sizeof *kid);
   ms_status st = MS_OK;
   if (!s->key_cols || !s->key_names || !s->aggs || !kid) st = oom(err);
   for (int k = 0; st == MS_OK && k < in->n_keys; k++) {
@@ -375,8 +383,8 @@ ms_status cmp_store_build(const cmp_input *in, ms_pool *pool, cmp_store **out, m
   s->n = kept;
   size_t nk = (size_t)(kept ? kept : 1);
   if (st == MS_OK) {
-    s->ts = ms_malloc(nk * sizeof *s->ts);
-    s->pos = ms_malloc(nk * sizeof *s->pos);
+    s->ts = big_malloc(nk * sizeof *s->ts);
+    s->pos = big_malloc(nk * sizeof *s->pos);
     if (!s->ts || !s->pos) st = oom(err);
   }
   if (st == MS_OK) {
@@ -409,7 +417,7 @@ ms_status cmp_store_build(const cmp_input *in, ms_pool *pool, cmp_store **out, m
     }
   }
   if (st == MS_OK && in->pop_filter) {
-    s->pop_ok = ms_malloc(nk);
+    s->pop_ok = big_malloc(nk);
     if (!s->pop_ok) st = oom(err);
     for (int64_t i = 0; st == MS_OK && i < s->n; i++) s->pop_ok[i] = in->pop_filter[s->pos[i]] != 0;
   }
@@ -431,7 +439,7 @@ ms_status cmp_store_build(const cmp_input *in, ms_pool *pool, cmp_store **out, m
       st = values_for(s, in, ai->by, what, &ag->by, err);
     }
     if (st) break;
-    ag->ok = ms_malloc(nk);
+    ag->ok = big_malloc(nk);
     if (!ag->ok) {
       st = oom(err);
       break;
