@@ -28,8 +28,8 @@
 typedef struct ereg {
   void *vals;            /* current values (may point into an input column) */
   const uint8_t *valid;  /* NULL = all valid */
-  void *own;             /* owned values: MS_EXPR_BATCH elements */
-  uint8_t *own_valid;    /* owned validity: MS_EXPR_BATCH bytes */
+  void *own;             /* owned values: one batch */
+  uint8_t *own_valid;    /* owned validity: one batch */
   char *arena;           /* strings produced by the instruction */
   int64_t arena_cap, arena_len;
 } ereg;
@@ -1115,16 +1115,19 @@ ms_status ms_expr_run(const ms_expr *e, ms_column *const *cols, int64_t n, ms_co
   s.cols = cols;
   s.err = err;
   s.regs = ms_calloc((size_t)e->n_regs + 1, sizeof(ereg));
-  uint8_t *scratch = ms_malloc(MS_EXPR_BATCH);
+  /* short inputs (one entity row, a handful of cutoffs) get registers of their size */
+  int cap = n < MS_EXPR_BATCH ? (int)((n + 7) / 8 * 8) : MS_EXPR_BATCH;
+  if (cap == 0) cap = 8;
+  uint8_t *scratch = ms_malloc((size_t)cap);
   outbuf o = {0};
   ms_status st = MS_OK;
   if (!s.regs || !scratch) goto oom;
   for (int i = 0; i < e->n_regs; i++) {
     ereg *r = &s.regs[i];
-    r->own = ms_malloc_aligned(MS_EXPR_BATCH * elt_size(e->regs[i].phys));
-    r->own_valid = ms_malloc_aligned(MS_EXPR_BATCH);
+    r->own = ms_malloc_aligned(cap * elt_size(e->regs[i].phys));
+    r->own_valid = ms_malloc_aligned(cap);
     if (!r->own || !r->own_valid) goto oom;
-    memset(r->own, 0, MS_EXPR_BATCH * elt_size(e->regs[i].phys));
+    memset(r->own, 0, cap * elt_size(e->regs[i].phys));
     r->vals = r->own;
   }
   /* constants: filled once, never overwritten */
@@ -1133,19 +1136,19 @@ ms_status ms_expr_run(const ms_expr *e, ms_column *const *cols, int64_t n, ms_co
     ereg *r = &s.regs[k->reg];
     r->vals = r->own;
     if (k->is_null) {
-      memset(r->own_valid, 0, MS_EXPR_BATCH);
+      memset(r->own_valid, 0, cap);
       r->valid = r->own_valid;
-      for (int64_t j = 0; j < MS_EXPR_BATCH && e->regs[k->reg].phys == PH_STR; j++)
+      for (int64_t j = 0; j < cap && e->regs[k->reg].phys == PH_STR; j++)
         ((ms_expr_sv *)r->own)[j] = (ms_expr_sv){"", 0};
       continue;
     }
     r->valid = NULL;
     switch (e->regs[k->reg].phys) {
-      case PH_BOOL: memset(r->own, k->ival ? 1 : 0, MS_EXPR_BATCH); break;
-      case PH_I64: for (int j = 0; j < MS_EXPR_BATCH; j++) ((int64_t *)r->own)[j] = k->ival; break;
-      case PH_F64: for (int j = 0; j < MS_EXPR_BATCH; j++) ((double *)r->own)[j] = k->fval; break;
+      case PH_BOOL: memset(r->own, k->ival ? 1 : 0, cap); break;
+      case PH_I64: for (int j = 0; j < cap; j++) ((int64_t *)r->own)[j] = k->ival; break;
+      case PH_F64: for (int j = 0; j < cap; j++) ((double *)r->own)[j] = k->fval; break;
       case PH_STR:
-        for (int j = 0; j < MS_EXPR_BATCH; j++) ((ms_expr_sv *)r->own)[j] = (ms_expr_sv){k->sval, k->slen};
+        for (int j = 0; j < cap; j++) ((ms_expr_sv *)r->own)[j] = (ms_expr_sv){k->sval, k->slen};
         break;
     }
   }

@@ -535,6 +535,20 @@ static void test_references_and_info(void) {
   ms_expr_free(e);
   CHECK_OK(ms_expr_compile("a + c", f, 3, &e, &err), &err);
   CHECK(ms_expr_eval_mask(e, cols, 3, mask, &kept, &err) == MS_ERR_TYPE);
+  /* zero and one rows (of longer columns) */
+  CHECK_OK(ms_expr_eval(e, cols, 0, &out, &err), &err);
+  CHECK_EQ_INT(ms_column_length(out), 0);
+  ms_column_release(out);
+  CHECK_OK(ms_expr_eval(e, cols, 1, &out, &err), &err);
+  CHECK_EQ_INT(ms_column_length(out), 1);
+  CHECK_EQ_INT(ms_column_get_i64(out, 0), 11);
+  ms_column_release(out);
+  ms_expr_free(e);
+  CHECK_OK(ms_expr_compile("concat(cast(a as string), 'x')", f, 3, &e, &err), &err);
+  CHECK_OK(ms_expr_eval(e, cols, 0, &out, &err), &err);
+  CHECK_EQ_INT(ms_column_length(out), 0);
+  ms_column_release(out);
+  CHECK_OK(ms_expr_eval_mask(e, cols, 0, mask, &kept, &err) == MS_ERR_TYPE ? MS_OK : MS_ERR_INTERNAL, &err);
   ms_expr_free(e);
   ms_column_release(cols[0]);
   ms_column_release(cols[2]);
