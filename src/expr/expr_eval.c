@@ -13,6 +13,7 @@
  * Errors (overflow, failed casts) are checked after the loop of an instruction, only for
  * valid rows inside its mask (see expr_compile.c), and name the first failing row. */
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -106,6 +107,25 @@ static ms_status arena_reserve(ereg *d, int64_t need) {
 
 /* ---- loading inputs ---- */
 
+/* Byte b of a bitmap as eight 0/1 bytes, bit 0 first. */
+static uint8_t k_spread[256][8];
+static pthread_once_t k_spread_once = PTHREAD_ONCE_INIT;
+static void spread_init(void) {
+  for (int b = 0; b < 256; b++) {
+    for (int k = 0; k < 8; k++) k_spread[b][k] = (uint8_t)(b >> k & 1);
+  }
+}
+
+/* Unpacks bits [first, first + n) into n bytes of 0/1. */
+static void unpack_bits(const uint8_t *bits, int64_t first, uint8_t *out, int64_t n) {
+  int64_t i = 0;
+  if ((first & 7) == 0) {
+    const uint8_t *src = bits + first / 8;
+    for (; i + 8 <= n; i += 8) memcpy(out + i, k_spread[src[i / 8]], 8);
+  }
+  for (; i < n; i++) out[i] = ms_bit_get(bits, first + i);
+}
+
 static ms_status load(estate *s, const ms_expr_instr *in, int64_t n) {
   ereg *d = &s->regs[in->dst];
   const ms_column *col = s->cols[in->imm];
@@ -123,17 +143,15 @@ static ms_status load(estate *s, const ms_expr_instr *in, int64_t n) {
   }
   d->valid = NULL;
   if (col->null_count > 0 && col->validity) {
-    const uint8_t *bits = col->validity->data;
-    for (int64_t i = 0; i < n; i++) d->own_valid[i] = ms_bit_get(bits, r0 + i);
+    unpack_bits(col->validity->data, r0, d->own_valid, n);
     d->valid = d->own_valid;
   }
   const uint8_t *raw = col->values ? col->values->data : NULL;
   int64_t *o64 = d->own;
   switch (k) {
     case EK_BOOL: {
-      uint8_t *o = d->own;
-      for (int64_t i = 0; i < n; i++) o[i] = ms_bit_get(raw, r0 + i);
-      d->vals = o;
+      unpack_bits(raw, r0, d->own, n);
+      d->vals = d->own;
       return MS_OK;
     }
     case EK_FLOAT:
@@ -1075,6 +1093,7 @@ ms_status ms_expr_run(const ms_expr *e, ms_column *const *cols, int64_t n, ms_co
                       uint8_t *mask, int64_t *out_kept, ms_error *err) {
   if (out) *out = NULL;
   if (n < 0) return ms_error_set(err, MS_ERR_INVALID, "negative row count");
+  pthread_once(&k_spread_once, spread_init);
   for (int i = 0; i < e->n_used; i++) {
     int in = e->used[i];
     const ms_column *c = cols ? cols[in] : NULL;
