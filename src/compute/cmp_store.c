@@ -293,31 +293,40 @@ static ms_status agg_type(const cmp_agg_input *ai, cmp_agg *a, ms_error *err) {
                       ms_type_to_string(t, tb, sizeof tb));
 }
 
-/* The values of an input column, shared by every aggregation reading the same column
- * (input or `by`); distinct ids are built when any of them needs ids. */
-static ms_status values_for(cmp_store *s, const cmp_input *in, ms_column *col, const char *what, cmp_values **out,
-                            ms_error *err) {
-  for (int v = 0; v < s->n_vals; v++)
-    if (s->vals[v]->col == col) {
-      *out = s->vals[v];
-      return MS_OK;
-    }
+typedef struct vals_ctx {
+  cmp_store *s;
+  const cmp_input *in;
+  ms_column **cols;
+  char (*whats)[300];
+} vals_ctx;
+
+static ms_status vals_task(void *ctx, int64_t task, int worker, ms_error *err) {
+  vals_ctx *c = ctx;
+  ms_column *col = c->cols[task];
   bool need_ids = false;
-  for (int b = 0; b < in->n_aggs; b++)
-    if ((in->aggs[b].input == col && fn_needs_ids(in->aggs[b].fn)) ||
-        (in->aggs[b].by == col && in->aggs[b].fn == CMP_MEAN_GAP))
+  for (int b = 0; b < c->in->n_aggs; b++)
+    if ((c->in->aggs[b].input == col && fn_needs_ids(c->in->aggs[b].fn)) ||
+        (c->in->aggs[b].by == col && c->in->aggs[b].fn == CMP_MEAN_GAP))
       need_ids = true;
-  cmp_values *v;
-  ms_status st = build_values(s, col, need_ids, what, &v, err);
-  if (st) return st;
-  cmp_values **nv = ms_realloc(s->vals, (size_t)(s->n_vals + 1) * sizeof *nv);
-  if (!nv) {
-    values_free(v);
-    return oom(err);
+  return build_values(c->s, col, need_ids, c->whats[task], &c->s->vals[task], err);
+}
+
+/* The mask of an aggregation: filter true, input (and `by`) not null. */
+static ms_status mask_task(void *ctx, int64_t task, int worker, ms_error *err) {
+  vals_ctx *c = ctx;
+  cmp_store *s = c->s;
+  cmp_agg *ag = &s->aggs[task];
+  ag->ok = big_malloc((size_t)(s->n ? s->n : 1));
+  if (!ag->ok) return oom(err);
+  const uint8_t *f = c->in->aggs[task].filter;
+  const uint8_t *vv = ag->val ? ag->val->valid : NULL;
+  const int32_t *bid = ag->by ? ag->by->id : NULL;
+  for (int64_t i = 0; i < s->n; i++) {
+    bool ok = f == NULL || f[s->pos[i]];
+    if (vv && !vv[i]) ok = false;
+    if (bid && bid[i] < 0) ok = false;
+    ag->ok[i] = ok;
   }
-  s->vals = nv;
-  s->vals[s->n_vals++] = v;
-  *out = v;
   return MS_OK;
 }
 
@@ -421,7 +430,11 @@ ms_status cmp_store_build(const cmp_input *in, ms_pool *pool, cmp_store **out, m
     if (!s->pop_ok) st = oom(err);
     for (int64_t i = 0; st == MS_OK && i < s->n; i++) s->pop_ok[i] = in->pop_filter[s->pos[i]] != 0;
   }
-  /* Aggregation inputs and masks. */
+  /* Aggregation inputs (each distinct column once, in parallel) and masks. */
+  int nc = 0;
+  ms_column **cols = ms_calloc((size_t)(2 * in->n_aggs + 1), sizeof *cols);
+  char (*whats)[300] = ms_calloc((size_t)(2 * in->n_aggs + 1), sizeof *whats);
+  if (st == MS_OK && (!cols || !whats)) st = oom(err);
   for (int a = 0; st == MS_OK && a < in->n_aggs; a++) {
     const cmp_agg_input *ai = &in->aggs[a];
     cmp_agg *ag = &s->aggs[a];
@@ -429,31 +442,39 @@ ms_status cmp_store_build(const cmp_input *in, ms_pool *pool, cmp_store **out, m
     ag->window_ns = ai->window_ns;
     ag->forward = ai->forward;
     ag->unit_ns = ai->unit_ns;
-    char what[300];
-    if (ai->input) {
-      snprintf(what, sizeof what, "input of aggregation '%s'", ai->name);
-      st = values_for(s, in, ai->input, what, &ag->val, err);
-    }
-    if (st == MS_OK && ai->fn == CMP_MEAN_GAP && ai->by) {
-      snprintf(what, sizeof what, "`by` of aggregation '%s'", ai->name);
-      st = values_for(s, in, ai->by, what, &ag->by, err);
-    }
-    if (st) break;
-    ag->ok = big_malloc(nk);
-    if (!ag->ok) {
-      st = oom(err);
-      break;
-    }
-    const uint8_t *f = ai->filter;
-    const uint8_t *vv = ag->val ? ag->val->valid : NULL;
-    const int32_t *bid = ag->by ? ag->by->id : NULL;
-    for (int64_t i = 0; i < s->n; i++) {
-      bool ok = f == NULL || f[s->pos[i]];
-      if (vv && !vv[i]) ok = false;
-      if (bid && bid[i] < 0) ok = false;
-      ag->ok[i] = ok;
+    ms_column *c2[2] = {ai->input, ai->fn == CMP_MEAN_GAP ? ai->by : NULL};
+    for (int x = 0; x < 2; x++) {
+      if (!c2[x]) continue;
+      bool seen = false;
+      for (int k = 0; k < nc && !seen; k++) seen = cols[k] == c2[x];
+      if (seen) continue;
+      snprintf(whats[nc], sizeof whats[nc], x ? "`by` of aggregation '%s'" : "input of aggregation '%s'", ai->name);
+      cols[nc++] = c2[x];
     }
   }
+  if (st == MS_OK && nc > 0) {
+    s->vals = ms_calloc((size_t)nc, sizeof *s->vals);
+    if (!s->vals) st = oom(err);
+    else {
+      s->n_vals = nc;
+      vals_ctx vc = {s, in, cols, whats};
+      st = ms_pool_run(pool, nc, vals_task, &vc, err);
+    }
+  }
+  for (int a = 0; st == MS_OK && a < in->n_aggs; a++) {
+    const cmp_agg_input *ai = &in->aggs[a];
+    cmp_agg *ag = &s->aggs[a];
+    for (int k = 0; k < nc; k++) {
+      if (cols[k] == ai->input) ag->val = s->vals[k];
+      if (ai->fn == CMP_MEAN_GAP && cols[k] == ai->by) ag->by = s->vals[k];
+    }
+  }
+  if (st == MS_OK && in->n_aggs > 0) {
+    vals_ctx vc = {s, in, cols, whats};
+    st = ms_pool_run(pool, in->n_aggs, mask_task, &vc, err);
+  }
+  ms_free(cols);
+  ms_free(whats);
   if (st) {
     cmp_store_free(s);
     return st;
