@@ -342,9 +342,11 @@ static ms_status source_load(const ms_source_def *src, names *need, ms_pool *poo
   ms_table *raw = NULL;
   progress(opts, stage, 0, -1);
   if (st == MS_OK) {
-    ms_file_format fmt = src->file_format && strcmp(src->file_format, "csv") == 0 ? MS_FORMAT_CSV
-                         : src->file_format && strcmp(src->file_format, "parquet") == 0 ? MS_FORMAT_PARQUET
-                                                                                         : MS_FORMAT_AUTO;
+    /* as retrieval decides (ofs_plan.c format_of): the extension when it names a format
+     * (the loader fills file_format with parquet by default, even for .csv paths), else
+     * file_format csv, else each file by its own extension */
+    ms_file_format fmt = ms_format_from_path(src->path);
+    if (fmt == MS_FORMAT_AUTO && src->file_format && strcmp(src->file_format, "csv") == 0) fmt = MS_FORMAT_CSV;
     st = ofs_dataset_open(src->path, fmt, &ds, err);
   }
   names phys = {0};

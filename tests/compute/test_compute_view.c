@@ -69,7 +69,7 @@ static bool make_repo(const char *tag, const char *defs, const char *csv, ms_rep
 
 static const char k_defs[] =
     "entities:\n  - name: customer\n    join_keys: [customer_id]\n    value_type: int64\n"
-    "sources:\n  - name: tx\n    path: data/tx.csv\n    file_format: csv\n    timestamp_field: ts\n"
+    "sources:\n  - name: tx\n    path: data/tx.csv\n    timestamp_field: ts\n"
     "    columns:\n      - {name: customer_id, expression: cast(cust as int64)}\n"
     "      - {name: revenue, expression: amount * 1.0}\n"
     "      - {name: is_c, expression: \"starts_with(inv, 'C')\"}\n"
