@@ -5,8 +5,8 @@
  * Number text: ints parse as optional spaces, sign, digits, optional spaces; an integral
  * decimal such as "17850.0" also casts to int64 (CSV exports write ids that way when the
  * column had gaps). Floats parse with strtod's syntax (also inf, nan). Doubles print as
- * the shortest text that reads back to the same value, with ".0" added when it would
- * otherwise look like an integer (as Python's repr). */
+ * the shortest text that reads back to the same value, laid out as Python's repr: fixed
+ * notation for exponents -4..15 (with ".0" when integral), else 1.5e-05 / 1e+16. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -21,17 +21,51 @@
 int ms_expr_format_double(double v, char *buf, size_t size) {
   if (isnan(v)) return snprintf(buf, size, "nan");
   if (isinf(v)) return snprintf(buf, size, v < 0 ? "-inf" : "inf");
-  int len = 0;
+  /* shortest digits that read back as v */
+  char e[40];
   for (int prec = 1; prec <= 17; prec++) {
-    len = snprintf(buf, size, "%.*g", prec, v);
-    if (strtod(buf, NULL) == v) break;
+    snprintf(e, sizeof e, "%.*e", prec - 1, v);
+    if (strtod(e, NULL) == v) break;
   }
-  if (!strpbrk(buf, ".eE") && len + 2 < (int)size) {
-    buf[len++] = '.';
-    buf[len++] = '0';
-    buf[len] = 0;
+  /* e = [-]d[.ddd]e(+|-)XX: split into sign, digits and the decimal exponent */
+  const char *p = e;
+  bool neg = *p == '-';
+  if (neg) p++;
+  char digits[24];
+  int nd = 0;
+  for (; *p && *p != 'e'; p++)
+    if (*p != '.') digits[nd++] = *p;
+  int exp = atoi(p + 1);
+  while (nd > 1 && digits[nd - 1] == '0') nd--;
+  digits[nd] = 0;
+  char out[64];
+  int n = 0;
+  if (neg) out[n++] = '-';
+  if (exp >= -4 && exp < 16) { /* fixed notation, as Python's repr */
+    if (exp >= 0) {
+      for (int i = 0; i <= exp; i++) out[n++] = i < nd ? digits[i] : '0';
+      out[n++] = '.';
+      if (nd > exp + 1) {
+        for (int i = exp + 1; i < nd; i++) out[n++] = digits[i];
+      } else {
+        out[n++] = '0';
+      }
+    } else {
+      out[n++] = '0';
+      out[n++] = '.';
+      for (int i = 0; i < -exp - 1; i++) out[n++] = '0';
+      for (int i = 0; i < nd; i++) out[n++] = digits[i];
+    }
+  } else { /* scientific: 1e+16, 1.5e-05 */
+    out[n++] = digits[0];
+    if (nd > 1) {
+      out[n++] = '.';
+      for (int i = 1; i < nd; i++) out[n++] = digits[i];
+    }
+    n += snprintf(out + n, sizeof out - (size_t)n, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
   }
-  return len;
+  out[n] = 0;
+  return snprintf(buf, size, "%s", out);
 }
 
 static void trim(const char **s, int64_t *n) {

@@ -292,6 +292,16 @@ static void test_casts(void) {
   EXPECT("cast(0.1 + 0.2 as string)", "'0.30000000000000004'|'0.30000000000000004'|'0.30000000000000004'|'0.30000000000000004'|'0.30000000000000004'");
   EXPECT("cast(1e300 as string)", "'1e+300'|'1e+300'|'1e+300'|'1e+300'|'1e+300'");
   EXPECT("cast(i as string)", "'1'|'-2'|null|'7'|'0'");
+  /* Python repr layout: fixed for exponents -4..15, else scientific */
+  EXPECT("concat(1e6, ' ', 1e15, ' ', 1e16, ' ', 1.5e-5, ' ', 0.0001, ' ', -2.5e-300, ' ', 9007199254740993.0)",
+         "'1000000.0 1000000000000000.0 1e+16 1.5e-05 0.0001 -2.5e-300 9007199254740992.0'|"
+         "'1000000.0 1000000000000000.0 1e+16 1.5e-05 0.0001 -2.5e-300 9007199254740992.0'|"
+         "'1000000.0 1000000000000000.0 1e+16 1.5e-05 0.0001 -2.5e-300 9007199254740992.0'|"
+         "'1000000.0 1000000000000000.0 1e+16 1.5e-05 0.0001 -2.5e-300 9007199254740992.0'|"
+         "'1000000.0 1000000000000000.0 1e+16 1.5e-05 0.0001 -2.5e-300 9007199254740992.0'");
+  EXPECT("cast(f / 0.0 as string) is null and cast(exp(1000) as string) = 'inf' and "
+         "cast(-exp(1000) as string) = '-inf' and cast(exp(1000) * 0 as string) = 'nan'",
+         "true|true|true|true|true");
   EXPECT("cast(b as string)", "'true'|'false'|null|'true'|'false'");
   EXPECT_T("cast(b as int64)", "1|0|null|1|0", "int64");
   EXPECT_T("cast(i as bool)", "true|true|null|true|false", "bool");
@@ -702,6 +712,57 @@ static void test_big_batches(void) {
   ms_column_release(col);
 }
 
+/* Float text round-trips: cast(cast(x as string) as float64) = x for random bit patterns
+ * (every exponent), and the text is the shortest that does (one digit fewer does not). */
+static void test_float_text(void) {
+  int n = 5000;
+  ms_column_builder *b;
+  ms_column *col, *txt, *back;
+  ms_field f = {"x", ms_type(MS_TYPE_FLOAT64), true};
+  ms_column_builder_create(&f.type, n, &b, NULL);
+  for (int i = 0; i < n; i++) {
+    uint64_t bits = rnd();
+    double v;
+    memcpy(&v, &bits, 8);
+    if (isnan(v)) v = (double)i;
+    if (i % 3 == 0) v = (double)(int64_t)(rnd() % 2000000) / 64; /* short decimals */
+    ms_builder_append_f64(b, v);
+  }
+  ms_builder_finish(b, &col, NULL);
+  ms_column_builder_destroy(b);
+  ms_expr *e1, *e2;
+  ms_error err;
+  CHECK_OK(ms_expr_compile("cast(x as string)", &f, 1, &e1, &err), &err);
+  CHECK_OK(ms_expr_eval(e1, &col, n, &txt, &err), &err);
+  ms_field g = {"s", ms_type(MS_TYPE_UTF8), true};
+  CHECK_OK(ms_expr_compile("cast(s as float64)", &g, 1, &e2, &err), &err);
+  CHECK_OK(ms_expr_eval(e2, &txt, n, &back, &err), &err);
+  int bad = 0;
+  for (int i = 0; i < n; i++) {
+    double v = ms_column_get_f64(col, i);
+    if (ms_column_get_f64(back, i) != v) bad++;
+    int64_t len;
+    const uint8_t *p = ms_column_get_bytes(txt, i, &len);
+    char s[64], shorter[64];
+    snprintf(s, sizeof s, "%.*s", (int)len, (const char *)p);
+    /* significant digits used (first to last non-zero), and whether one fewer would
+     * still round-trip */
+    char dg[64];
+    int nd = 0;
+    for (const char *q = s; *q && *q != 'e'; q++)
+      if (*q >= '0' && *q <= '9' && (nd || *q != '0')) dg[nd++] = *q;
+    while (nd > 0 && dg[nd - 1] == '0') nd--;
+    snprintf(shorter, sizeof shorter, "%.*e", nd > 1 ? nd - 2 : 0, v);
+    if (nd > 1 && strtod(shorter, NULL) == v) bad++;
+  }
+  CHECK_MSG(bad == 0, "%d values do not round-trip or are not shortest", bad);
+  ms_column_release(col);
+  ms_column_release(txt);
+  ms_column_release(back);
+  ms_expr_free(e1);
+  ms_expr_free(e2);
+}
+
 typedef struct thread_arg {
   const ms_expr *e;
   ms_column *out;
@@ -814,4 +875,4 @@ MS_TEST_MAIN(MS_TEST(test_arithmetic), MS_TEST(test_overflow_masks), MS_TEST(tes
              MS_TEST(test_conditionals), MS_TEST(test_casts), MS_TEST(test_math),
              MS_TEST(test_strings), MS_TEST(test_time), MS_TEST(test_errors),
              MS_TEST(test_references_and_info), MS_TEST(test_big_batches), MS_TEST(test_threads),
-             MS_TEST(test_mutations))
+             MS_TEST(test_mutations), MS_TEST(test_float_text))
