@@ -58,16 +58,18 @@ static void values_free(cmp_values *v) {
 
 void cmp_store_free(cmp_store *s) {
   if (!s) return;
-  ms_free(s->ts);
-  ms_free(s->pos);
+  if (!s->borrowed_order) {
+    ms_free(s->ts);
+    ms_free(s->pos);
+    cmp_enc_free(s->keys);
+    ms_free(s->key_off);
+  }
   for (int k = 0; k < s->n_key_cols; k++) {
     ms_column_release(s->key_cols[k]);
     ms_free(s->key_names[k]);
   }
   ms_free(s->key_cols);
   ms_free(s->key_names);
-  cmp_enc_free(s->keys);
-  ms_free(s->key_off);
   ms_free(s->pop_ok);
   for (int a = 0; a < s->n_aggs; a++) {
     ms_free(s->aggs[a].name);
@@ -367,6 +369,23 @@ ms_status cmp_store_build(const cmp_input *in, ms_pool *pool, cmp_store **out, m
     if (!s->aggs[a].name) st = oom(err);
     if (st == MS_OK) st = agg_type(&in->aggs[a], &s->aggs[a], err);
   }
+  size_t nk = 1;
+  const cmp_store *of = in->order_from;
+  if (st == MS_OK && of) {
+    /* the same rows ordered for an earlier view: borrow its ordering */
+    ms_free(kid);
+    s->borrowed_order = true;
+    s->keys = of->keys;
+    s->n_keys = of->n_keys;
+    s->key_off = of->key_off;
+    s->n = of->n;
+    s->ts = of->ts;
+    s->pos = of->pos;
+    s->min_ts = of->min_ts;
+    s->max_ts = of->max_ts;
+    nk = (size_t)(s->n ? s->n : 1);
+    goto inputs;
+  }
   if (st == MS_OK) {
     char what[64];
     snprintf(what, sizeof what, "join key");
@@ -390,7 +409,7 @@ ms_status cmp_store_build(const cmp_input *in, ms_pool *pool, cmp_store **out, m
     }
   }
   s->n = kept;
-  size_t nk = (size_t)(kept ? kept : 1);
+  nk = (size_t)(kept ? kept : 1);
   if (st == MS_OK) {
     s->ts = big_malloc(nk * sizeof *s->ts);
     s->pos = big_malloc(nk * sizeof *s->pos);
@@ -425,6 +444,7 @@ ms_status cmp_store_build(const cmp_input *in, ms_pool *pool, cmp_store **out, m
       if (s->ts[b - 1] > s->max_ts) s->max_ts = s->ts[b - 1];
     }
   }
+inputs:
   if (st == MS_OK && in->pop_filter) {
     s->pop_ok = big_malloc(nk);
     if (!s->pop_ok) st = oom(err);

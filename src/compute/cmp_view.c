@@ -428,13 +428,26 @@ ms_status cmp_view_open(ms_repo *repo, const ms_feature_view_def *fv, ms_pool *p
                         fv->name);
   cmp_source_data sd;
   ms_status st = cmp_source_load(repo, &fv, 1, pool, opts, &sd, err);
-  if (st == MS_OK) st = cmp_view_bind(repo, fv, &sd, pool, opts, out, err);
+  if (st == MS_OK) st = cmp_view_bind(repo, fv, &sd, NULL, pool, opts, out, err);
   cmp_source_data_reset(&sd);
   return st;
 }
 
-ms_status cmp_view_bind(ms_repo *repo, const ms_feature_view_def *fv, const cmp_source_data *sd, ms_pool *pool,
-                        const cmp_view_options *opts, cmp_view **out, ms_error *err) {
+/* Can v (being bound to fv) borrow the row order of share? Same rows (no view filter on
+ * either), same timestamp column, same join keys. */
+static bool can_share(const cmp_view *share, const ms_feature_view_def *fv, const char *ts_name, const cmp_view *v) {
+  if (!share || !share->store || fv->agg.filter || share->def->agg.filter) return false;
+  const ms_aggregation_spec *sa = &share->def->agg;
+  const char *sts = sa->timestamp_field ? sa->timestamp_field : share->src->timestamp_field;
+  if (strcmp(sts, ts_name) != 0 || share->n_keys != v->n_keys) return false;
+  for (int k = 0; k < v->n_keys; k++)
+    if (strcmp(share->key_names[k], v->key_names[k]) != 0) return false;
+  return true;
+}
+
+ms_status cmp_view_bind(ms_repo *repo, const ms_feature_view_def *fv, const cmp_source_data *sd,
+                        const cmp_view *share, ms_pool *pool, const cmp_view_options *opts, cmp_view **out,
+                        ms_error *err) {
   *out = NULL;
   const ms_aggregation_spec *ag = &fv->agg;
   if (ag->n_aggregations <= 0)
@@ -565,6 +578,7 @@ ms_status cmp_view_bind(ms_repo *repo, const ms_feature_view_def *fv, const cmp_
     in.pop_window_ns = pw < 0 ? -1 : pw * INT64_C(1000000000);
     in.n_aggs = na;
     in.aggs = ai;
+    if (can_share(share, fv, ts_name, v)) in.order_from = share->store;
     st = cmp_store_build(&in, pool, &v->store, err);
     if (st && err) {
       char m[1024];

@@ -55,10 +55,13 @@ ms_status cmp_source_load(ms_repo *repo, const ms_feature_view_def *const *views
                           ms_pool *pool, const cmp_view_options *opts, cmp_source_data *out,
                           ms_error *err);
 void cmp_source_data_reset(cmp_source_data *d);
-/* Binds a view to its loaded source: view filter, keys, inputs, store, expressions. */
+/* Binds a view to its loaded source: view filter, keys, inputs, store, expressions. share
+ * (NULL = none): a view bound to the same source data earlier; when neither has a view
+ * filter and both have the same timestamp and join keys, its row order is borrowed (it must
+ * outlive this view). */
 ms_status cmp_view_bind(ms_repo *repo, const ms_feature_view_def *fv, const cmp_source_data *sd,
-                        ms_pool *pool, const cmp_view_options *opts, cmp_view **out,
-                        ms_error *err);
+                        const cmp_view *share, ms_pool *pool, const cmp_view_options *opts,
+                        cmp_view **out, ms_error *err);
 /* Reads the view's source and builds everything (pool may be NULL). */
 ms_status cmp_view_open(ms_repo *repo, const ms_feature_view_def *fv, ms_pool *pool,
                         const cmp_view_options *opts, cmp_view **out, ms_error *err);

@@ -422,16 +422,19 @@ ms_status ms_compute_views(ms_repo *repo, const char *const *views, int n_views,
       }
     cmp_source_data sd;
     st = cmp_source_load(repo, group, ng, pool, &vo, &sd, err);
+    cmp_view *first = NULL; /* kept until the group is done: later views borrow its row order */
     for (int g = 0; st == MS_OK && g < ng; g++) {
       cmp_view *cv = NULL;
       double t0 = cmp_now_ms();
-      st = cmp_view_bind(repo, group[g], &sd, pool, &vo, &cv, err);
+      st = cmp_view_bind(repo, group[g], &sd, first, pool, &vo, &cv, err);
       double bind_ms = cmp_now_ms() - t0;
       if (st == MS_OK) st = compute_bound(repo, cv, &sc[gidx[g]], pool, &vo, &out[gidx[g]], err);
       /* the shared read is counted once, with the group's first view */
       if (st == MS_OK) out[gidx[g]].ms_read = bind_ms + (g == 0 ? sd.ms_read + sd.ms_prepare : 0);
-      cmp_view_free(cv);
+      if (g == 0) first = cv;
+      else cmp_view_free(cv);
     }
+    cmp_view_free(first);
     cmp_source_data_reset(&sd);
   }
   if (st)

@@ -82,6 +82,9 @@ typedef struct cmp_input {
   int64_t pop_window_ns;        /* -1 = unbounded */
   int n_aggs;
   const cmp_agg_input *aggs;
+  /* NULL, or a store built over the same rows (same n, key columns and timestamps): its
+   * key encoding and row order are borrowed instead of computed (it must outlive this one) */
+  const struct cmp_store *order_from;
 } cmp_input;
 
 typedef enum cmp_vkind { CMP_V_NONE = 0, CMP_V_I64, CMP_V_F64, CMP_V_ID } cmp_vkind;
@@ -130,6 +133,7 @@ typedef struct cmp_store {
   int n_vals;
   cmp_values **vals;
   int64_t min_ts, max_ts; /* over the kept rows (n > 0) */
+  bool borrowed_order;    /* keys, key_off, ts, pos belong to in->order_from */
 } cmp_store;
 
 ms_status cmp_store_build(const cmp_input *in, ms_pool *pool, cmp_store **out, ms_error *err);

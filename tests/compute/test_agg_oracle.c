@@ -674,7 +674,7 @@ static void test_window_bounds(void) {
       {"last", CMP_LAST, 20, false, 1, v, NULL, NULL, "v"},
   };
   const char *kn[] = {"k"};
-  cmp_input in = {5, 1, &k, kn, ts, ok5, NULL, -1, 4, aggs};
+  cmp_input in = {5, 1, &k, kn, ts, ok5, NULL, -1, 4, aggs, NULL};
   cmp_store *s = NULL;
   CHECK_OK(cmp_store_build(&in, NULL, &s, &err), &err);
   int64_t key[] = {0, 0, 0};
@@ -719,7 +719,7 @@ static void test_sum_overflow(void) {
   ms_column *k = finish(kb), *v = finish(vb);
   cmp_agg_input agg = {"s", CMP_SUM, -1, false, 1, v, NULL, NULL, NULL};
   const char *kn[] = {"k"};
-  cmp_input in = {2, 1, &k, kn, ts, NULL, NULL, -1, 1, &agg};
+  cmp_input in = {2, 1, &k, kn, ts, NULL, NULL, -1, 1, &agg, NULL};
   cmp_store *s = NULL;
   CHECK_OK(cmp_store_build(&in, NULL, &s, &err), &err);
   int64_t key = 0, t = 10;
@@ -744,7 +744,7 @@ static void test_float_key_refused(void) {
   int64_t ts[] = {0};
   cmp_agg_input agg = {"c", CMP_COUNT, -1, false, 1, NULL, NULL, NULL, NULL};
   const char *kn[] = {"CustomerID"};
-  cmp_input in = {1, 1, &k, kn, ts, NULL, NULL, -1, 1, &agg};
+  cmp_input in = {1, 1, &k, kn, ts, NULL, NULL, -1, 1, &agg, NULL};
   cmp_store *s = NULL;
   CHECK(cmp_store_build(&in, NULL, &s, &err) == MS_ERR_TYPE);
   CHECK(strstr(err.message, "cast(CustomerID as int64)") != NULL);
