@@ -76,9 +76,13 @@ ms_status ofs_ns_column(const int64_t *ns, const uint8_t *ok, int64_t n, bool as
 }
 
 /* The dataset type of feature f of v (the type of its output column). */
-const ms_datatype *ofs_feature_type(const ofs_view *v, int f) {
-  for (int i = 0; i < ms_dataset_num_fields(v->ds); i++)
-    if (strcmp(ms_dataset_field(v->ds, i)->name, v->feat_phys[f]) == 0) return &ms_dataset_field(v->ds, i)->type;
+const ms_datatype *ofs_feature_type(const ofs_view *v, int f) { return ofs_column_type(v, v->feat_phys[f]); }
+
+const ms_datatype *ofs_column_type(const ofs_view *v, const char *name) {
+  for (int i = 0; i < v->n_typed; i++)
+    if (strcmp(v->typed[i].name, name) == 0) return &v->typed[i].type;
+  for (int i = 0; v->ds && i < ms_dataset_num_fields(v->ds); i++)
+    if (strcmp(ms_dataset_field(v->ds, i)->name, name) == 0) return &ms_dataset_field(v->ds, i)->type;
   return NULL;
 }
 
@@ -160,6 +164,17 @@ static ms_status read_unit(read_ctx *c, ofs_unit *u, ms_pool *pool, ms_error *er
   ms_status st = ms__dataset_read_file(v->ds, u->file, &ro, u->rg >= 0 ? &u->rg : NULL, u->rg >= 0 ? 1 : 0, &t,
                                        &u->rs, err);
   if (st || !t) return st; /* !t: pruned by partition */
+  if (v->clean) {
+    /* Derived columns and the source filter, before anything looks at the rows. */
+    ms_table *ct = NULL;
+    st = ofs_clean_apply(v, t, &ct, err);
+    ms_table_release(t);
+    if (st) {
+      ms_error_set_file(err, ms_dataset_file_path(v->ds, u->file));
+      return st;
+    }
+    t = ct;
+  }
   int64_t n = ms_table_num_rows(t);
   u->n = n;
   if (c->g_ts && n > 0 && n != u->expect) {
@@ -235,6 +250,7 @@ static ms_status read_task(void *ctx, int64_t task, int worker, ms_error *err) {
 /* Can the features be read after the join? Only when the join columns come first in
  * read_cols and no feature shares one of them. */
 static int join_prefix(const ofs_view *v) {
+  if (v->clean) return -1; /* a cleaned source is read whole (ofs_clean.c) */
   int m = v->ts_at;
   for (int k = 0; k < v->n_keys; k++) m = v->key_at[k] > m ? v->key_at[k] : m;
   if (v->created_at > m) m = v->created_at;
@@ -388,8 +404,8 @@ ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, boo
   memset(&v->rs, 0, sizeof v->rs);
   v->rows_read = v->rows_kept = 0;
   ms_dataset_read_options ro = {0};
-  ro.columns = (const char *const *)v->read_cols;
-  ro.n_columns = v->n_read;
+  ro.columns = (const char *const *)(v->clean ? v->phys_read : v->read_cols);
+  ro.n_columns = v->clean ? v->n_phys_read : v->n_read;
   ro.ranges = v->ranges;
   ro.n_ranges = v->n_ranges;
   if (!v->stage_read && !(v->stage_read = ms_asprintf("read %s", v->label))) {
@@ -731,9 +747,7 @@ static ms_status build_entity(ms_retrieval_job *job, ofs_src_data *pre, ms_table
   for (int i = 0; i < job->n_views && st == MS_OK; i++) {
     ofs_view *v = &job->views[i];
     for (int k = 0; k < v->n_keys && st == MS_OK; k++) {
-      const ms_datatype *t = NULL;
-      for (int f = 0; f < ms_dataset_num_fields(v->ds); f++)
-        if (strcmp(ms_dataset_field(v->ds, f)->name, v->key_phys[k]) == 0) t = &ms_dataset_field(v->ds, f)->type;
+      const ms_datatype *t = ofs_column_type(v, v->key_phys[k]);
       int at = -1;
       for (int c = 0; c < n_cols; c++)
         if (strcmp(fields[c].name, v->entity_col[k]) == 0) at = c;
@@ -1012,14 +1026,25 @@ static ms_status run_historical(ms_retrieval_job *job, ms_pool *pool, ms_error *
     job->ms_entity = ofs_now_ms() - t0;
   }
   int n_out = 0;
-  for (int i = 0; i < job->n_views; i++) n_out += job->views[i].n_feat;
+  int *view_base = ms_calloc((size_t)job->n_views + 1, sizeof *view_base);
+  for (int i = 0; view_base && i < job->n_views; i++) {
+    view_base[i] = n_out;
+    n_out += job->views[i].n_feat;
+  }
+  int n_odfv_out = 0;
+  for (int i = 0; i < job->n_odfvs; i++) n_odfv_out += job->odfvs[i].n_out;
   ms_column **fcols = ms_calloc((size_t)n_out + 1, sizeof *fcols);
-  if (st == MS_OK && !fcols) st = oom(err);
+  ms_column **ocols = ms_calloc((size_t)n_odfv_out + 1, sizeof *ocols);
+  if (st == MS_OK && (!fcols || !ocols || !view_base)) st = oom(err);
   int at = 0;
   for (int i = 0; i < job->n_views && st == MS_OK; i++) {
     ofs_view *v = &job->views[i];
-    int64_t chunks = pre ? 1 : window_chunks(job, v);
     at += v->n_feat;
+    if (v->agg == OFS_AGG_AS_OF) {
+      st = ofs_agg_asof_run(job, v, fcols + at - v->n_feat, err);
+      continue;
+    }
+    int64_t chunks = pre ? 1 : window_chunks(job, v);
     if (chunks > 1) {
       st = join_windowed(job, v, pool, chunks, fcols + at - v->n_feat, err);
       continue;
@@ -1038,33 +1063,53 @@ static ms_status run_historical(ms_retrieval_job *job, ms_pool *pool, ms_error *
   }
   for (int i = 0; pre && i < job->n_views; i++) ofs_src_data_reset(&pre[i]);
   ms_free(pre);
+  /* On-demand outputs over the joined features and the entity columns. */
+  int oat = 0;
+  for (int i = 0; i < job->n_odfvs && st == MS_OK; i++) {
+    st = ofs_odfv_eval(job, &job->odfvs[i], fcols, view_base, pool, ocols + oat, err);
+    oat += job->odfvs[i].n_out;
+  }
   double t0 = ofs_now_ms();
   if (st == MS_OK) {
     ofs_progress(job, "assemble", 0, job->entity_rows);
     int ne = ms_table_num_columns(job->entity);
-    ms_field *fields = ms_calloc((size_t)(ne + n_out) + 1, sizeof *fields);
-    ms_column **cols = ms_calloc((size_t)(ne + n_out) + 1, sizeof *cols);
+    ms_field *fields = ms_calloc((size_t)(ne + n_out + n_odfv_out) + 1, sizeof *fields);
+    ms_column **cols = ms_calloc((size_t)(ne + n_out + n_odfv_out) + 1, sizeof *cols);
     if (!fields || !cols) st = oom(err);
     for (int c = 0; c < ne && st == MS_OK; c++) {
       fields[c] = *ms_table_field(job->entity, c);
       cols[c] = ms_table_column(job->entity, c);
     }
+    /* Hidden features (on-demand inputs only) are dropped here. */
+    int c = ne;
     at = 0;
     for (int i = 0; i < job->n_views && st == MS_OK; i++)
       for (int f = 0; f < job->views[i].n_feat; f++, at++) {
-        fields[ne + at].name = job->views[i].out_name[f];
-        fields[ne + at].type = *ms_column_type(fcols[at]);
-        fields[ne + at].nullable = true;
-        cols[ne + at] = fcols[at];
+        if (ofs_hidden(&job->views[i], f)) continue;
+        fields[c].name = job->views[i].out_name[f];
+        fields[c].type = *ms_column_type(fcols[at]);
+        fields[c].nullable = true;
+        cols[c++] = fcols[at];
       }
-    if (st == MS_OK) st = ms_table_create(fields, cols, ne + n_out, &job->result, err);
+    oat = 0;
+    for (int i = 0; i < job->n_odfvs && st == MS_OK; i++)
+      for (int k = 0; k < job->odfvs[i].n_out; k++, oat++) {
+        fields[c].name = job->odfvs[i].out_name[k];
+        fields[c].type = *ms_column_type(ocols[oat]);
+        fields[c].nullable = true;
+        cols[c++] = ocols[oat];
+      }
+    if (st == MS_OK) st = ms_table_create(fields, cols, c, &job->result, err);
     ms_free(fields);
     ms_free(cols);
     ofs_progress(job, "assemble", job->entity_rows, job->entity_rows);
   }
   job->ms_assemble = ofs_now_ms() - t0;
   for (int i = 0; fcols && i < n_out; i++) ms_column_release(fcols[i]);
+  for (int i = 0; ocols && i < n_odfv_out; i++) ms_column_release(ocols[i]);
   ms_free(fcols);
+  ms_free(ocols);
+  ms_free(view_base);
   return st;
 }
 

@@ -14,9 +14,16 @@
 #include <stdint.h>
 
 #include "morsel/dataset.h"
+#include "morsel/expr.h"
 #include "morsel/offline.h"
 
 #define OFS_NS_PER_DAY INT64_C(86400000000000)
+
+/* How an aggregation view is served (ofs_agg.c). */
+typedef enum ofs_agg_mode { OFS_AGG_NONE = 0, OFS_AGG_STORED = 1, OFS_AGG_AS_OF = 2 } ofs_agg_mode;
+
+/* A source's cleaning as planned for one view (ofs_clean.c): derived columns and filter. */
+typedef struct ofs_clean ofs_clean;
 
 /* One view's part of a plan. */
 typedef struct ofs_view {
@@ -33,6 +40,22 @@ typedef struct ofs_view {
   char **feat_name;               /* logical feature names (request order) */
   char **feat_phys;
   char **out_name;                /* output column names */
+  uint8_t *feat_hidden;           /* [n_feat] 1 = an on-demand view's input only: joined,
+                                     not output */
+  /* aggregation views: how they are served; stored = the snapshot directory bound as the
+   * view's source (synth_src, owned) */
+  ofs_agg_mode agg;
+  ms_source_def *synth_src;
+  char *snap_dir;
+  int n_snap_files;
+  /* source cleaning (NULL = none): read_cols are then the cleaned table's columns and
+   * phys_read the dataset columns read to compute them */
+  ofs_clean *clean;
+  int n_phys_read;
+  char **phys_read;
+  /* column types that are not the dataset's (cleaned columns, as-of features) */
+  int n_typed;
+  ms_field *typed;
   int64_t ttl_ns;                 /* 0 = no lower bound */
   ms_dataset *ds;
   /* columns read (unique physical names) and where each role sits among them */
@@ -60,7 +83,30 @@ typedef struct ofs_view {
   char *stage_read, *stage_join; /* "read <label>", "join <label>" (progress stages) */
 } ofs_view;
 
+static inline bool ofs_hidden(const ofs_view *v, int f) { return v->feat_hidden && v->feat_hidden[f]; }
+
 typedef enum ofs_kind { OFS_HISTORICAL = 0, OFS_PULL = 1 } ofs_kind;
+
+/* Where an on-demand output's compile input comes from: feature `feat` of job view `view`,
+ * or (view < 0) entity column `entity_col`. */
+typedef struct ofs_odfv_in {
+  int view, feat;
+  char *entity_col;
+} ofs_odfv_in;
+
+/* One requested on-demand feature view (under its name or a service alias). */
+typedef struct ofs_odfv {
+  const ms_odfv_def *def;
+  char *label;
+  int n_out;
+  int *out_idx;          /* [n_out] index of each requested output in def->schema */
+  char **out_name;       /* [n_out] output column names */
+  ms_expr **expr;        /* [n_out] compiled against the joined columns' types */
+  ms_datatype *out_type; /* [n_out] the declared dtype */
+  int *n_in;             /* [n_out] */
+  ofs_odfv_in **in;      /* [n_out][n_in] */
+  double ms_eval;
+} ofs_odfv;
 
 /* A source read and pre-filtered: the decoded rows of the kept files and row groups in
  * source order, which of them pass the pre-filter (row_ok), their timestamps as UTC ns and
@@ -104,6 +150,10 @@ struct ms_retrieval_job {
   bool has_start, has_end;
   int n_views;
   ofs_view *views;
+  /* on-demand views, evaluated after the joins (historical only) */
+  int n_odfvs;
+  ofs_odfv *odfvs;
+  ms_aggregation_mode agg_mode;
   /* metadata (owned copies) */
   ms_retrieval_metadata md;
   char **md_features, **md_join_keys, **md_view_names, **md_view_hashes;
@@ -171,6 +221,56 @@ ms_status ofs_job_pool(ms_retrieval_job *job, ms_pool **out, ms_error *err);
 void ofs_progress(ms_retrieval_job *job, const char *stage, int64_t done, int64_t total);
 double ofs_now_ms(void);
 
+/* ---- ofs_odfv.c ---- */
+/* Adds (or finds) feature f of view def as a job view feature; hidden when it is only an
+ * on-demand input. Returns its (view, feature) position. */
+ms_status ofs_add_hidden_feature(ms_retrieval_job *job, const ms_feature_view_def *def, const char *f,
+                                 int *out_view, int *out_feat, ms_error *err);
+/* Resolves every requested on-demand output's inputs (request columns, source features:
+ * hidden features are added to the job's views). Before the entity input is read. */
+ms_status ofs_odfv_resolve(ms_retrieval_job *job, ms_error *err);
+/* Checks the request columns against the entity input (all problems in one error). */
+ms_status ofs_odfv_check_entity(ms_retrieval_job *job, const ms_table *entity, ms_error *err);
+/* Compiles the outputs against the joined columns' types (after the sources are bound). */
+ms_status ofs_odfv_compile(ms_retrieval_job *job, ms_error *err);
+/* Evaluates odfv o's outputs: fcols are every view's feature columns (view by view). */
+ms_status ofs_odfv_eval(ms_retrieval_job *job, ofs_odfv *o, ms_column *const *fcols, const int *view_base,
+                        ms_pool *pool, ms_column **out, ms_error *err);
+void ofs_odfv_reset(ofs_odfv *o);
+
+/* ---- ofs_agg.c ---- */
+/* For an aggregation view (v->def->agg.n_aggregations > 0): decides the mode (pull: always
+ * stored) and, when stored, binds v->src to the snapshot directory. Errors when stored is
+ * wanted and there are no snapshots. Called before ofs_view_bind_source. */
+ms_status ofs_agg_prepare(ms_retrieval_job *job, ofs_view *v, ms_aggregation_mode mode, ms_error *err);
+/* Stored: refuses snapshots whose definition hash is not the view's current one. */
+ms_status ofs_agg_check_hash(ms_retrieval_job *job, ofs_view *v, ms_error *err);
+/* As-of: the declared types of v's features (v->typed). */
+ms_status ofs_agg_asof_bind(ms_retrieval_job *job, ofs_view *v, ms_error *err);
+/* As-of: out_cols[f] = v's features as of each entity row. */
+ms_status ofs_agg_asof_run(ms_retrieval_job *job, ofs_view *v, ms_column **out_cols, ms_error *err);
+/* The column type a declared dtype name stands for (timestamp = timestamp[ns]). */
+bool ofs_dtype_type(const char *dtype, ms_datatype *out);
+
+/* ---- ofs_clean.c ---- */
+/* Plans v's source cleaning when its source has derived columns or a filter: resolves the
+ * role columns (keys, ts, created, features: logical names, derived ones included) to the
+ * cleaned table's columns, compiles the expressions against the dataset's types and sets
+ * read_cols (cleaned), phys_read (dataset) and typed. v->ds must be open. */
+ms_status ofs_clean_bind(ms_retrieval_job *job, ofs_view *v, ms_error *err);
+/* The cleaned table of a decoded file: derived columns evaluated, the filter applied, the
+ * columns v->read_cols in order. */
+ms_status ofs_clean_apply(const ofs_view *v, const ms_table *raw, ms_table **out, ms_error *err);
+/* Every logical column of a source (dataset columns after field_mapping, then derived
+ * columns not replacing one), for a pull over the source alone. */
+ms_status ofs_clean_logical_names(const ms_source_def *s, const ms_dataset *ds, char ***out, int *out_n,
+                                  ms_error *err);
+void ofs_clean_free(ofs_clean *c);
+/* The dataset column holding v's timestamp when it is not computed (pruning), else NULL. */
+const char *ofs_clean_ts_dataset_column(const ofs_view *v);
+/* Text for explain: derived columns computed and the filter. */
+void ofs_clean_explain(const ofs_view *v, ofs_sb *b);
+
 /* ---- ofs_exec.c ---- */
 /* Reads v's source with pruning and keeps, in source order, the rows whose ts is not null
  * and inside v's bounds (the exact pre-filter). late: Parquet feature columns are left
@@ -179,6 +279,8 @@ ms_status ofs_read_source(ms_retrieval_job *job, ofs_view *v, ms_pool *pool, boo
                           ofs_src_data *out, ms_error *err);
 ms_status ofs_run(ms_retrieval_job *job, ms_error *err);
 const ms_datatype *ofs_feature_type(const ofs_view *v, int f);
+/* The type of a column v reads (by its read name): v->typed first, else the dataset's. */
+const ms_datatype *ofs_column_type(const ofs_view *v, const char *name);
 /* Equality of two cells of one column (null equals null). */
 bool ofs_cells_equal(const ms_column *c, int64_t i, int64_t j);
 /* A timestamp[ns, UTC] (or int64 when tz is NULL) column over n values; ok (may be NULL)

@@ -175,6 +175,19 @@ void ofs_view_reset(ofs_view *v) {
   ms_free(v->feat_at);
   ms_free(v->stage_read);
   ms_free(v->stage_join);
+  ms_free(v->feat_hidden);
+  if (v->synth_src) {
+    ms_free(v->synth_src->name);
+    ms_free(v->synth_src->path);
+    ms_free(v->synth_src->file_format);
+    ms_free(v->synth_src->timestamp_field);
+    ms_free(v->synth_src);
+  }
+  ms_free(v->snap_dir);
+  ofs_clean_free(v->clean);
+  free_strs(v->phys_read, v->n_phys_read);
+  for (int i = 0; i < v->n_typed; i++) ms_free(v->typed[i].name);
+  ms_free(v->typed);
   ms_dataset_close(v->ds);
   memset(v, 0, sizeof *v);
 }
@@ -195,6 +208,8 @@ void ms_retrieval_job_free(ms_retrieval_job *job) {
   if (!job) return;
   for (int i = 0; i < job->n_views; i++) ofs_view_reset(&job->views[i]);
   ms_free(job->views);
+  for (int i = 0; i < job->n_odfvs; i++) ofs_odfv_reset(&job->odfvs[i]);
+  ms_free(job->odfvs);
   ms_table_release(job->entity);
   ms_free(job->entity_desc);
   ms_free(job->entity_ts_ns);
@@ -239,15 +254,51 @@ static int add_read_col(ofs_view *v, const char *phys, bool *ok) {
   return v->n_read - 1;
 }
 
+/* Sizes from metadata, for explain and for choosing partitions. */
+static ms_status metadata_sizes(ofs_view *v, ms_error *err) {
+  v->files_total = ms_dataset_num_files(v->ds);
+  v->row_groups_est_kept = -1;
+  for (int64_t i = 0; i < v->files_total; i++) {
+    if (ms__dataset_file_format(v->ds, i) != MS_FORMAT_PARQUET) {
+      v->rows_total = -1;
+      continue;
+    }
+    int64_t *rows = NULL;
+    int n = 0;
+    ms_status st = ms__dataset_file_row_groups(v->ds, i, &rows, &n, err);
+    if (st) return st;
+    v->row_groups_total += n;
+    for (int g = 0; g < n && v->rows_total >= 0; g++) v->rows_total += rows[g];
+    ms_free(rows);
+  }
+  return MS_OK;
+}
+
+static ms_status bind_plain(ofs_view *v, ms_error *err);
+
 ms_status ofs_view_bind_source(ms_retrieval_job *job, ofs_view *v, ms_error *err) {
-  (void)job;
+  ms_status st = MS_OK;
+  if (v->def && v->def->agg.n_aggregations > 0 && v->agg == OFS_AGG_NONE) {
+    st = ofs_agg_prepare(job, v, job->kind == OFS_PULL ? MS_AGGREGATIONS_STORED : job->agg_mode, err);
+    if (st) return st;
+  }
+  if (v->agg == OFS_AGG_AS_OF) return ofs_agg_asof_bind(job, v, err);
   const ms_source_def *s = v->src;
-  ms_status st = ofs_dataset_open(s->path, format_of(s), &v->ds, err);
+  st = ofs_dataset_open(s->path, format_of(s), &v->ds, err);
   if (st) {
     char msg[1024];
     snprintf(msg, sizeof msg, "%s", err ? err->message : "");
     return ms_error_set(err, st, "source '%s' (%s) of view '%s': %s", s->name, s->path, v->label, msg);
   }
+  if (v->agg == OFS_AGG_STORED) st = ofs_agg_check_hash(job, v, err);
+  if (st == MS_OK) st = (s->n_columns > 0 || s->filter) ? ofs_clean_bind(job, v, err) : bind_plain(v, err);
+  if (st == MS_OK) st = metadata_sizes(v, err);
+  return st;
+}
+
+/* Binds the roles of a source without cleaning: every role is a dataset column. */
+static ms_status bind_plain(ofs_view *v, ms_error *err) {
+  const ms_source_def *s = v->src;
   const char *ts = resolve_configured(s, v->ds, s->timestamp_field);
   if (!ts)
     return ms_error_set(err, MS_ERR_NOT_FOUND, "source '%s' (%s) has no timestamp column '%s'", s->name,
@@ -301,22 +352,6 @@ ms_status ofs_view_bind_source(ms_retrieval_job *job, ofs_view *v, ms_error *err
   v->created_at = v->created_phys ? add_read_col(v, v->created_phys, &ok) : -1;
   for (int f = 0; f < v->n_feat; f++) v->feat_at[f] = add_read_col(v, v->feat_phys[f], &ok);
   if (!ok) return oom(err);
-  /* Sizes from metadata, for explain and for choosing partitions. */
-  v->files_total = ms_dataset_num_files(v->ds);
-  v->row_groups_est_kept = -1;
-  for (int64_t i = 0; i < v->files_total; i++) {
-    if (ms__dataset_file_format(v->ds, i) != MS_FORMAT_PARQUET) {
-      v->rows_total = -1;
-      continue;
-    }
-    int64_t *rows = NULL;
-    int n = 0;
-    st = ms__dataset_file_row_groups(v->ds, i, &rows, &n, err);
-    if (st) return st;
-    v->row_groups_total += n;
-    for (int g = 0; g < n && v->rows_total >= 0; g++) v->rows_total += rows[g];
-    ms_free(rows);
-  }
   return MS_OK;
 }
 
@@ -334,10 +369,15 @@ void ofs_view_set_bounds(ofs_view *v, bool has_lo, int64_t lo, bool has_hi, int6
   v->n_ranges = 0;
   v->date_pruned = false;
   if (!has_lo && !has_hi) return;
-  const ms_field *tsf = ms_dataset_field(v->ds, find_ds_field(v->ds, v->ts_phys));
+  /* Pruning ranges only on a dataset column: not for an as-of aggregation view (nothing is
+   * read) nor for a timestamp computed by the source's cleaning. */
+  const char *rcol = v->clean ? ofs_clean_ts_dataset_column(v) : v->ts_phys;
+  int tsi = v->ds && rcol ? find_ds_field(v->ds, rcol) : -1;
+  if (tsi < 0) return;
+  const ms_field *tsf = ms_dataset_field(v->ds, tsi);
   ms_range *r = &v->ranges[v->n_ranges++];
   memset(r, 0, sizeof *r);
-  r->column = v->ts_phys;
+  r->column = rcol;
   r->kind = MS_RANGE_INT;
   r->has_lo = has_lo;
   r->has_hi = has_hi;
@@ -352,7 +392,7 @@ void ofs_view_set_bounds(ofs_view *v, bool has_lo, int64_t lo, bool has_hi, int6
    * [date(lo), date(hi)] (UTC dates), so partitions outside cannot hold a candidate. */
   const char *dp = v->src ? v->src->date_partition_column : NULL;
   int di = dp ? find_ds_field(v->ds, dp) : -1;
-  if (di < 0 || strcmp(dp, v->ts_phys) == 0) return;
+  if (di < 0 || strcmp(dp, rcol) == 0) return;
   const ms_field *df = ms_dataset_field(v->ds, di);
   if (df->type.id != MS_TYPE_DATE32 && df->type.id != MS_TYPE_UTF8) return;
   r = &v->ranges[v->n_ranges++];
@@ -386,7 +426,7 @@ void ofs_view_set_bounds(ofs_view *v, bool has_lo, int64_t lo, bool has_hi, int6
  * estimate for explain: -1 when a footer cannot be read. */
 static void estimate_row_groups(ofs_view *v) {
   v->row_groups_est_kept = 0;
-  if (v->nothing) return;
+  if (v->nothing || !v->ds) return;
   static const char *const none[1] = {""};
   for (int64_t i = 0; i < ms_dataset_num_files(v->ds); i++) {
     if (ms__dataset_file_format(v->ds, i) != MS_FORMAT_PARQUET) continue;
@@ -453,6 +493,10 @@ static ms_status get_group(ms_retrieval_job *job, const char *label, const ms_fe
       *out = &job->views[i];
       return MS_OK;
     }
+  for (int i = 0; i < job->n_odfvs; i++)
+    if (strcmp(job->odfvs[i].label, label) == 0)
+      return ms_error_set(err, MS_ERR_INVALID, "'%s' names both a feature view and an on-demand view in this request",
+                          label);
   ofs_view *nv = ms_realloc(job->views, sizeof *nv * (size_t)(job->n_views + 1));
   if (!nv) return oom(err);
   job->views = nv;
@@ -492,7 +536,7 @@ static bool view_has_feature(const ms_feature_view_def *d, const char *f) {
   return false;
 }
 
-static ms_status add_feature(ofs_view *v, const char *f, bool dup_is_error, ms_error *err) {
+static ms_status add_feature(ofs_view *v, const char *f, bool dup_is_error, bool hidden, ms_error *err) {
   if (!view_has_feature(v->def, f)) {
     ofs_sb b = {0};
     for (int i = 0; i < v->def->n_schema; i++) ofs_sb_printf(&b, "%s%s", i ? ", " : "", v->def->schema[i].name);
@@ -501,14 +545,87 @@ static ms_status add_feature(ofs_view *v, const char *f, bool dup_is_error, ms_e
     ofs_sb_reset(&b);
     return st;
   }
-  if (find_str(v->feat_name, v->n_feat, f) >= 0) {
-    if (dup_is_error)
+  int at = find_str(v->feat_name, v->n_feat, f);
+  if (at >= 0) {
+    /* Asked for after being added as an on-demand input: now it is output too. */
+    if (v->feat_hidden[at] && !hidden) {
+      v->feat_hidden[at] = 0;
+      return MS_OK;
+    }
+    if (dup_is_error && !hidden)
       return ms_error_set(err, MS_ERR_INVALID, "feature reference '%s:%s' is requested twice", v->label, f);
     return MS_OK;
   }
+  uint8_t *nh = ms_realloc(v->feat_hidden, (size_t)v->n_feat + 1);
+  if (!nh) return oom(err);
+  v->feat_hidden = nh;
+  nh[v->n_feat] = hidden;
   int n = v->n_feat;
   if (!push_str(&v->feat_name, &n, f)) return oom(err);
   v->n_feat = n;
+  return MS_OK;
+}
+
+ms_status ofs_add_hidden_feature(ms_retrieval_job *job, const ms_feature_view_def *def, const char *f, int *out_view,
+                                 int *out_feat, ms_error *err) {
+  ofs_view *v = NULL;
+  jkm m = {0, NULL};
+  ms_status st = get_group(job, def->name, def, m, &v, err);
+  if (st == MS_OK && v->def != def)
+    st = ms_error_set(err, MS_ERR_INVALID, "'%s' names both a feature view and a service alias of '%s'", def->name,
+                      v->def->name);
+  if (st == MS_OK) st = add_feature(v, f, true, true, err);
+  if (st) return st;
+  *out_view = (int)(v - job->views);
+  *out_feat = find_str(v->feat_name, v->n_feat, f);
+  return MS_OK;
+}
+
+/* Finds or creates the on-demand view group with this label. */
+static ms_status get_odfv(ms_retrieval_job *job, const char *label, const ms_odfv_def *def, ofs_odfv **out,
+                          ms_error *err) {
+  for (int i = 0; i < job->n_odfvs; i++)
+    if (strcmp(job->odfvs[i].label, label) == 0) {
+      *out = &job->odfvs[i];
+      return MS_OK;
+    }
+  for (int i = 0; i < job->n_views; i++)
+    if (strcmp(job->views[i].label, label) == 0)
+      return ms_error_set(err, MS_ERR_INVALID, "'%s' names both a feature view and an on-demand view in this request",
+                          label);
+  ofs_odfv *no = ms_realloc(job->odfvs, sizeof *no * (size_t)(job->n_odfvs + 1));
+  if (!no) return oom(err);
+  job->odfvs = no;
+  ofs_odfv *o = &no[job->n_odfvs++];
+  memset(o, 0, sizeof *o);
+  o->def = def;
+  if (!(o->label = ms_strdup(label))) return oom(err);
+  *out = o;
+  return MS_OK;
+}
+
+static ms_status add_odfv_output(ofs_odfv *o, const char *f, bool dup_is_error, ms_error *err) {
+  int idx = -1;
+  for (int i = 0; i < o->def->n_schema; i++)
+    if (strcmp(o->def->schema[i].name, f) == 0) idx = i;
+  if (idx < 0) {
+    ofs_sb b = {0};
+    for (int i = 0; i < o->def->n_schema; i++) ofs_sb_printf(&b, "%s%s", i ? ", " : "", o->def->schema[i].name);
+    ms_status st = ms_error_set(err, MS_ERR_NOT_FOUND, "on-demand feature view '%s' has no feature '%s' (it has: %s)",
+                                o->def->name, f, b.s ? b.s : "none");
+    ofs_sb_reset(&b);
+    return st;
+  }
+  for (int k = 0; k < o->n_out; k++)
+    if (o->out_idx[k] == idx) {
+      if (dup_is_error)
+        return ms_error_set(err, MS_ERR_INVALID, "feature reference '%s:%s' is requested twice", o->label, f);
+      return MS_OK;
+    }
+  int *ni = ms_realloc(o->out_idx, sizeof *ni * (size_t)(o->n_out + 1));
+  if (!ni) return oom(err);
+  o->out_idx = ni;
+  ni[o->n_out++] = idx;
   return MS_OK;
 }
 
@@ -533,16 +650,23 @@ static ms_status resolve_refs(ms_retrieval_job *job, const ms_historical_request
     for (int i = 0; i < s->n_items && st == MS_OK; i++) {
       const ms_feature_service_item *it = &s->items[i];
       const ms_feature_view_def *d = find_view(job->repo, it->view);
+      const ms_odfv_def *od = d ? NULL : ms_repo_find_odfv(job->repo, it->view);
+      if (od) {
+        ofs_odfv *o = NULL;
+        st = get_odfv(job, it->alias ? it->alias : od->name, od, &o, err);
+        for (int f = 0; st == MS_OK && f < (it->n_features ? it->n_features : od->n_schema); f++)
+          st = add_odfv_output(o, it->n_features ? it->features[f] : od->schema[f].name, false, err);
+        continue;
+      }
       if (!d)
-        return ms_error_set(err, MS_ERR_UNSUPPORTED,
-                            "feature service '%s': '%s' is not a feature view (on-demand views are not "
-                            "supported by the offline store yet)",
-                            s->name, it->view);
+        return ms_error_set(err, MS_ERR_NOT_FOUND,
+                            "feature service '%s': '%s' is neither a feature view nor an on-demand view", s->name,
+                            it->view);
       ofs_view *v = NULL;
       jkm m = {it->n_join_key_map, it->join_key_map};
       st = get_group(job, it->alias ? it->alias : d->name, d, m, &v, err);
       for (int f = 0; st == MS_OK && f < (it->n_features ? it->n_features : d->n_schema); f++)
-        st = add_feature(v, it->n_features ? it->features[f] : d->schema[f].name, false, err);
+        st = add_feature(v, it->n_features ? it->features[f] : d->schema[f].name, false, false, err);
     }
     return st;
   }
@@ -556,25 +680,41 @@ static ms_status resolve_refs(ms_retrieval_job *job, const ms_historical_request
     char label[512];
     snprintf(label, sizeof label, "%.*s", (int)(colon - ref), ref);
     const ms_feature_view_def *d = find_view(job->repo, label);
+    const ms_odfv_def *od = d ? NULL : ms_repo_find_odfv(job->repo, label);
     jkm m = {0, NULL};
-    if (!d) {
+    if (!d && !od) {
       const ms_feature_service_item *it = find_alias(job->repo, label);
       if (it) {
         d = find_view(job->repo, it->view);
+        if (!d) od = ms_repo_find_odfv(job->repo, it->view);
         m.n = it->n_join_key_map;
         m.pairs = it->join_key_map;
       }
     }
+    if (od) {
+      ofs_odfv *o = NULL;
+      st = get_odfv(job, label, od, &o, err);
+      if (st == MS_OK) st = add_odfv_output(o, colon + 1, true, err);
+      continue;
+    }
     if (!d) return ms_error_set(err, MS_ERR_NOT_FOUND, "no feature view named '%s' (in reference '%s')", label, ref);
     ofs_view *v = NULL;
     st = get_group(job, label, d, m, &v, err);
-    if (st == MS_OK) st = add_feature(v, colon + 1, true, err);
+    if (st == MS_OK) st = add_feature(v, colon + 1, true, false, err);
   }
   return st;
 }
 
-/* Output names, and the collision check over them (and against the entity columns). */
+/* One output column for the collision check: its name and the reference it comes from. */
+typedef struct out_ref {
+  const char *label, *feat, *name;
+} out_ref;
+
+/* Output names, and the collision check over them (and against the entity columns): the
+ * views' features that are output (not hidden on-demand inputs), then the on-demand
+ * outputs. */
 static ms_status name_outputs(ms_retrieval_job *job, const ms_table *entity, ms_error *err) {
+  int n_out = 0;
   for (int i = 0; i < job->n_views; i++) {
     ofs_view *v = &job->views[i];
     v->out_name = ms_calloc((size_t)v->n_feat + 1, sizeof *v->out_name);
@@ -582,45 +722,59 @@ static ms_status name_outputs(ms_retrieval_job *job, const ms_table *entity, ms_
     for (int f = 0; f < v->n_feat; f++) {
       v->out_name[f] = job->full_names ? ms_asprintf("%s__%s", v->label, v->feat_name[f]) : ms_strdup(v->feat_name[f]);
       if (!v->out_name[f]) return oom(err);
+      n_out += !ofs_hidden(v, f);
     }
   }
+  for (int i = 0; i < job->n_odfvs; i++) {
+    ofs_odfv *o = &job->odfvs[i];
+    o->out_name = ms_calloc((size_t)o->n_out + 1, sizeof *o->out_name);
+    if (!o->out_name) return oom(err);
+    for (int k = 0; k < o->n_out; k++) {
+      const char *f = o->def->schema[o->out_idx[k]].name;
+      o->out_name[k] = job->full_names ? ms_asprintf("%s__%s", o->label, f) : ms_strdup(f);
+      if (!o->out_name[k]) return oom(err);
+      n_out++;
+    }
+  }
+  out_ref *refs = ms_calloc((size_t)n_out + 1, sizeof *refs);
+  if (!refs) return oom(err);
+  int n = 0;
+  for (int i = 0; i < job->n_views; i++)
+    for (int f = 0; f < job->views[i].n_feat; f++)
+      if (!ofs_hidden(&job->views[i], f))
+        refs[n++] = (out_ref){job->views[i].label, job->views[i].feat_name[f], job->views[i].out_name[f]};
+  for (int i = 0; i < job->n_odfvs; i++)
+    for (int k = 0; k < job->odfvs[i].n_out; k++)
+      refs[n++] = (out_ref){job->odfvs[i].label, job->odfvs[i].def->schema[job->odfvs[i].out_idx[k]].name,
+                            job->odfvs[i].out_name[k]};
   ofs_sb b = {0};
   int n_coll = 0;
-  for (int i = 0; i < job->n_views; i++)
-    for (int f = 0; f < job->views[i].n_feat; f++) {
-      const char *name = job->views[i].out_name[f];
-      /* Report each colliding name once, at its first occurrence, with every ref. */
-      bool earlier = false;
-      for (int j = 0; j <= i && !earlier; j++)
-        for (int g = 0; g < (j == i ? f : job->views[j].n_feat); g++)
-          if (strcmp(job->views[j].out_name[g], name) == 0) earlier = true;
-      if (earlier) continue;
-      int count = 0;
-      for (int j = 0; j < job->n_views; j++)
-        for (int g = 0; g < job->views[j].n_feat; g++)
-          if (strcmp(job->views[j].out_name[g], name) == 0) count++;
-      if (count < 2) continue;
-      ofs_sb_printf(&b, "%s'%s' from ", n_coll++ ? "; " : "", name);
-      int k = 0;
-      for (int j = 0; j < job->n_views; j++)
-        for (int g = 0; g < job->views[j].n_feat; g++)
-          if (strcmp(job->views[j].out_name[g], name) == 0)
-            ofs_sb_printf(&b, "%s%s:%s", k++ ? ", " : "", job->views[j].label, job->views[j].feat_name[g]);
-    }
-  if (n_coll) {
-    ms_status st = ms_error_set(err, MS_ERR_INVALID,
-                                "feature name collision: %s (use full feature names, view__feature)", b.s ? b.s : "");
-    ofs_sb_reset(&b);
-    return st;
+  for (int i = 0; i < n; i++) {
+    /* Report each colliding name once, at its first occurrence, with every ref. */
+    bool earlier = false;
+    for (int j = 0; j < i && !earlier; j++) earlier = strcmp(refs[j].name, refs[i].name) == 0;
+    if (earlier) continue;
+    int count = 0;
+    for (int j = 0; j < n; j++) count += strcmp(refs[j].name, refs[i].name) == 0;
+    if (count < 2) continue;
+    ofs_sb_printf(&b, "%s'%s' from ", n_coll++ ? "; " : "", refs[i].name);
+    int k = 0;
+    for (int j = 0; j < n; j++)
+      if (strcmp(refs[j].name, refs[i].name) == 0) ofs_sb_printf(&b, "%s%s:%s", k++ ? ", " : "", refs[j].label, refs[j].feat);
   }
-  for (int i = 0; entity && i < job->n_views; i++)
-    for (int f = 0; f < job->views[i].n_feat; f++)
-      if (ms_table_find_column(entity, job->views[i].out_name[f]) >= 0)
-        return ms_error_set(err, MS_ERR_INVALID,
-                            "feature '%s:%s' would be output as '%s', which is already a column of the entity "
-                            "input (use full feature names or rename the column)",
-                            job->views[i].label, job->views[i].feat_name[f], job->views[i].out_name[f]);
-  return MS_OK;
+  ms_status st = MS_OK;
+  if (n_coll)
+    st = ms_error_set(err, MS_ERR_INVALID, "feature name collision: %s (use full feature names, view__feature)",
+                      b.s ? b.s : "");
+  for (int i = 0; entity && st == MS_OK && i < n; i++)
+    if (ms_table_find_column(entity, refs[i].name) >= 0)
+      st = ms_error_set(err, MS_ERR_INVALID,
+                        "feature '%s:%s' would be output as '%s', which is already a column of the entity "
+                        "input (use full feature names or rename the column)",
+                        refs[i].label, refs[i].feat, refs[i].name);
+  ofs_sb_reset(&b);
+  ms_free(refs);
+  return st;
 }
 
 /* Chooses the entity timestamp column: event_timestamp, else the only timestamp column. */
@@ -715,7 +869,14 @@ static ms_status fill_metadata(ms_retrieval_job *job, ms_error *err) {
   bool ok = true;
   for (int i = 0; i < job->n_views; i++)
     for (int f = 0; f < job->views[i].n_feat; f++) {
+      if (ofs_hidden(&job->views[i], f)) continue;
       char *r = ms_asprintf("%s:%s", job->views[i].label, job->views[i].feat_name[f]);
+      ok = ok && r && push_str(&job->md_features, &n, r);
+      ms_free(r);
+    }
+  for (int i = 0; i < job->n_odfvs; i++)
+    for (int k = 0; k < job->odfvs[i].n_out; k++) {
+      char *r = ms_asprintf("%s:%s", job->odfvs[i].label, job->odfvs[i].def->schema[job->odfvs[i].out_idx[k]].name);
       ok = ok && r && push_str(&job->md_features, &n, r);
       ms_free(r);
     }
@@ -762,7 +923,10 @@ ms_status ms_get_historical_features(ms_repo *repo, const ms_historical_request 
   job->progress_ctx = req->progress_ctx;
   job->full_names = req->full_feature_names;
   job->filter_created = req->filter_by_created_timestamp;
-  if (req->entity_table && req->entity_path)
+  job->agg_mode = req->aggregation_mode;
+  if (st == MS_OK && (job->agg_mode < MS_AGGREGATIONS_AUTO || job->agg_mode > MS_AGGREGATIONS_AS_OF))
+    st = ms_error_set(err, MS_ERR_INVALID, "unknown aggregation mode %d", (int)job->agg_mode);
+  if (st == MS_OK && req->entity_table && req->entity_path)
     st = ms_error_set(err, MS_ERR_INVALID, "give either an entity table or an entity path, not both");
   if (st == MS_OK && (req->entity_table || req->entity_path) && (req->has_start || req->has_end))
     st = ms_error_set(err, MS_ERR_INVALID, "give an entity input or a start/end range, not both");
@@ -776,6 +940,7 @@ ms_status ms_get_historical_features(ms_repo *repo, const ms_historical_request 
     job->end_ns = req->end_ns;
   }
   if (st == MS_OK) st = resolve_refs(job, req, err);
+  if (st == MS_OK) st = ofs_odfv_resolve(job, err);
   /* The entity input first, so that missing columns are reported before sources open. */
   ms_table *entity = NULL;
   if (st == MS_OK && req->entity_table) {
@@ -798,12 +963,19 @@ ms_status ms_get_historical_features(ms_repo *repo, const ms_historical_request 
   if (st == MS_OK && !job->entity_desc) st = oom(err);
   if (st == MS_OK && entity) st = entity_ts_column(entity, &job->entity_ts_col, err);
   if (st == MS_OK && entity) st = check_entity_columns(job, entity, err);
+  if (st == MS_OK && job->n_odfvs > 0) st = ofs_odfv_check_entity(job, entity, err);
   if (st == MS_OK) st = name_outputs(job, entity, err);
   for (int i = 0; i < job->n_views && st == MS_OK; i++) st = ofs_view_bind_source(job, &job->views[i], err);
   if (st == MS_OK && entity) {
     st = ofs_set_entity(job, entity, err);
     entity = NULL;
   }
+  for (int i = 0; st == MS_OK && job->entityless && i < job->n_views; i++)
+    if (job->views[i].agg == OFS_AGG_AS_OF)
+      st = ms_error_set(err, MS_ERR_INVALID,
+                        "aggregation view '%s' has no snapshots to take entity rows from in entity-less mode "
+                        "(run morsel compute %s, or give an entity input)",
+                        job->views[i].def->name, job->views[i].def->name);
   if (st == MS_OK && job->entityless) {
     for (int i = 0; i < job->n_views; i++) {
       ofs_view *v = &job->views[i];
@@ -814,6 +986,7 @@ ms_status ms_get_historical_features(ms_repo *repo, const ms_historical_request 
       ofs_choose_partitions(job, v, v->rows_total, -1);
     }
   }
+  if (st == MS_OK) st = ofs_odfv_compile(job, err);
   if (st == MS_OK) st = fill_metadata(job, err);
   ms_table_release(entity);
   if (st) {
@@ -887,9 +1060,9 @@ ms_status ms_pull(ms_repo *repo, const ms_pull_request *req, ms_retrieval_job **
       st = get_group(job, d->name, d, m, &v, err);
     }
     if (st == MS_OK && req->select_features) {
-      for (int f = 0; st == MS_OK && f < req->n_features; f++) st = add_feature(v, req->features[f], true, err);
+      for (int f = 0; st == MS_OK && f < req->n_features; f++) st = add_feature(v, req->features[f], true, false, err);
     } else {
-      for (int f = 0; st == MS_OK && f < d->n_schema; f++) st = add_feature(v, d->schema[f].name, false, err);
+      for (int f = 0; st == MS_OK && f < d->n_schema; f++) st = add_feature(v, d->schema[f].name, false, false, err);
     }
   } else if (st == MS_OK) {
     job->n_views = 1;
@@ -901,7 +1074,30 @@ ms_status ms_pull(ms_repo *repo, const ms_pull_request *req, ms_retrieval_job **
      * feature, in file order, under its logical name. */
     ms_dataset *ds = NULL;
     if (st == MS_OK) st = ofs_dataset_open(v->src->path, format_of(v->src), &ds, err);
-    if (st == MS_OK) {
+    if (st == MS_OK && (v->src->n_columns > 0 || v->src->filter)) {
+      /* A cleaned source: its logical columns, derived ones included, minus the timestamps
+       * and partition columns. */
+      char **names = NULL;
+      int n_names = 0;
+      st = ofs_clean_logical_names(v->src, ds, &names, &n_names, err);
+      const ms_source_def *src = v->src;
+      const char *ts = resolve_configured(src, ds, src->timestamp_field);
+      const char *cr = src->created_timestamp_column ? resolve_configured(src, ds, src->created_timestamp_column) : NULL;
+      for (int i = 0; i < n_names && st == MS_OK; i++) {
+        const char *name = names[i];
+        bool skip = strcmp(name, src->timestamp_field) == 0 || (ts && strcmp(name, logical_of(src, ts)) == 0) ||
+                    (src->created_timestamp_column && strcmp(name, src->created_timestamp_column) == 0) ||
+                    (cr && strcmp(name, logical_of(src, cr)) == 0) ||
+                    (src->date_partition_column && strcmp(name, src->date_partition_column) == 0);
+        for (int q = 0; q < ms_dataset_num_fields(ds) && !skip; q++)
+          skip = ms_dataset_field_is_partition(ds, q) && strcmp(logical_of(src, ms_dataset_field(ds, q)->name), name) == 0;
+        if (skip) continue;
+        int n = v->n_feat;
+        if (!push_str(&v->feat_name, &n, name)) st = oom(err);
+        v->n_feat = n;
+      }
+      free_strs(names, n_names);
+    } else if (st == MS_OK) {
       const char *ts = resolve_configured(v->src, ds, v->src->timestamp_field);
       const char *cr = v->src->created_timestamp_column ? resolve_configured(v->src, ds, v->src->created_timestamp_column) : NULL;
       for (int i = 0; i < ms_dataset_num_fields(ds) && st == MS_OK; i++) {
@@ -951,21 +1147,46 @@ static void explain_view(const ms_retrieval_job *job, const ofs_view *v, bool an
     ofs_sb_printf(b, "view %s\n", v->label);
   else
     ofs_sb_printf(b, "source %s\n", v->label);
-  ofs_sb_printf(b, "  source: %s (%s, %s)\n", v->src->name, v->src->path,
-                v->src->file_format ? v->src->file_format : "auto");
+  if (v->agg == OFS_AGG_STORED)
+    ofs_sb_printf(b, "  aggregation view, mode stored: %d snapshot file%s in %s, joined point-in-time (latest cutoff "
+                     "<= entity timestamp)\n",
+                  v->n_snap_files, v->n_snap_files == 1 ? "" : "s", v->snap_dir);
+  else if (v->agg == OFS_AGG_AS_OF)
+    ofs_sb_printf(b, "  aggregation view, mode as-of: computed at each entity row's timestamp from source %s (%s) "
+                     "by the compute engine; no snapshot is read\n",
+                  v->src->name, v->src->path);
+  else
+    ofs_sb_printf(b, "  source: %s (%s, %s)\n", v->src->name, v->src->path,
+                  v->src->file_format ? v->src->file_format : "auto");
   ofs_sb_printf(b, "  features:");
-  for (int f = 0; f < v->n_feat; f++) ofs_sb_printf(b, "%s %s -> %s", f ? "," : "", v->feat_name[f], v->out_name[f]);
+  for (int f = 0; f < v->n_feat; f++) {
+    if (ofs_hidden(v, f)) ofs_sb_printf(b, "%s %s (on-demand input, not output)", f ? "," : "", v->feat_name[f]);
+    else ofs_sb_printf(b, "%s %s -> %s", f ? "," : "", v->feat_name[f], v->out_name[f]);
+  }
   ofs_sb_printf(b, "\n  join keys:");
   if (v->n_keys == 0) ofs_sb_printf(b, " none (joins on time only)");
   for (int k = 0; k < v->n_keys; k++)
     ofs_sb_printf(b, "%s %s (source column %s, entity column %s)", k ? "," : "", v->key_name[k], v->key_phys[k],
                   v->entity_col[k]);
+  if (v->agg == OFS_AGG_AS_OF) {
+    ofs_sb_printf(b, "\n");
+    if (analyze && job->ran)
+      ofs_sb_printf(b, "  actual: rows with a value %lld\n  time: compute %.1f ms\n", (long long)v->rows_matched,
+                    v->ms_join);
+    return;
+  }
   ofs_sb_printf(b, "\n  columns read: ");
   for (int i = 0; i < v->n_read; i++) ofs_sb_printf(b, "%s%s", i ? ", " : "", v->read_cols[i]);
-  if (job->kind == OFS_HISTORICAL)
-    ofs_sb_printf(b, "\n  late materialisation: Parquet row groups decode the join columns first; feature "
-                     "columns only in row groups holding a winner");
-  ofs_sb_printf(b, "\n  timestamp: %s", v->ts_phys);
+  if (v->clean) {
+    ofs_sb_printf(b, "\n");
+    ofs_clean_explain(v, b);
+    ofs_sb_printf(b, "  timestamp: %s", v->ts_phys);
+  } else {
+    if (job->kind == OFS_HISTORICAL)
+      ofs_sb_printf(b, "\n  late materialisation: Parquet row groups decode the join columns first; feature "
+                       "columns only in row groups holding a winner");
+    ofs_sb_printf(b, "\n  timestamp: %s", v->ts_phys);
+  }
   if (v->created_phys) ofs_sb_printf(b, ", created: %s", v->created_phys);
   ms_format_duration(v->ttl_ns / INT64_C(1000000000), d, sizeof d);
   if (job->kind == OFS_HISTORICAL) ofs_sb_printf(b, "\n  ttl: %s", v->ttl_ns > 0 ? d : "none (0s)");
@@ -1048,6 +1269,29 @@ ms_status ms_retrieval_job_explain(ms_retrieval_job *job, bool analyze, char **o
                   (long long)job->cfg->target_partition_size_mb, (long long)job->cfg->max_parallelism_multiplier,
                   (long long)job->cfg->broadcast_join_threshold_mb, (long long)job->cfg->window_size_for_joins_s);
   for (int i = 0; i < job->n_views; i++) explain_view(job, &job->views[i], analyze, &b);
+  for (int i = 0; i < job->n_odfvs; i++) {
+    const ofs_odfv *o = &job->odfvs[i];
+    if (strcmp(o->label, o->def->name) != 0)
+      ofs_sb_printf(&b, "on-demand view %s (alias of %s)\n", o->label, o->def->name);
+    else
+      ofs_sb_printf(&b, "on-demand view %s\n", o->label);
+    ofs_sb_printf(&b, "  evaluated after the joins, batch by batch over the entity rows; only the requested outputs\n");
+    for (int k = 0; k < o->n_out; k++) {
+      const ms_feature_field *f = &o->def->schema[o->out_idx[k]];
+      ofs_sb_printf(&b, "  output %s -> %s (%s) = %s; inputs:", f->name, o->out_name[k], f->dtype,
+                    o->def->outputs[o->out_idx[k]].expression);
+      for (int r = 0; r < o->n_in[k]; r++) {
+        const ofs_odfv_in *in = &o->in[k][r];
+        if (in->view >= 0)
+          ofs_sb_printf(&b, "%s %s:%s", r ? "," : "", job->views[in->view].label, job->views[in->view].feat_name[in->feat]);
+        else
+          ofs_sb_printf(&b, "%s request column %s", r ? "," : "", in->entity_col);
+      }
+      if (o->n_in[k] == 0) ofs_sb_printf(&b, " none");
+      ofs_sb_printf(&b, "\n");
+    }
+    if (analyze && job->ran) ofs_sb_printf(&b, "  time: evaluate %.1f ms\n", o->ms_eval);
+  }
   if (analyze && job->ran) {
     ofs_sb_printf(&b, "analyze: output rows %lld, columns %d\n", (long long)ms_table_num_rows(job->result),
                   ms_table_num_columns(job->result));

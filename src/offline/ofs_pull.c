@@ -213,10 +213,7 @@ ms_status ofs_run_pull(ms_retrieval_job *job, ms_pool *pool, ms_table **out, ms_
                          : i < v->n_keys + v->n_feat ? v->feat_phys[i - v->n_keys]
                          : i == v->n_keys + v->n_feat ? v->ts_phys
                                                       : v->created_phys;
-      const ms_datatype *t = NULL;
-      for (int q = 0; q < ms_dataset_num_fields(v->ds); q++)
-        if (strcmp(ms_dataset_field(v->ds, q)->name, phys) == 0) t = &ms_dataset_field(v->ds, q)->type;
-      st = ms_column_create_nulls(t, 0, &taken[i], err);
+      st = ms_column_create_nulls(ofs_column_type(v, phys), 0, &taken[i], err);
     }
     if (st == MS_OK) {
       fields[i].type = *ms_column_type(taken[i]);
