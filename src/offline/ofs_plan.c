@@ -1253,6 +1253,13 @@ ms_status ms_retrieval_job_explain(ms_retrieval_job *job, bool analyze, char **o
     }
     ofs_sb_printf(&b, "full feature names: %s, filter by created timestamp: %s\n", job->full_names ? "yes" : "no",
                   job->filter_created ? "yes" : "no");
+    bool any_agg = false;
+    for (int i = 0; i < job->n_views; i++) any_agg |= job->views[i].agg != OFS_AGG_NONE;
+    if (any_agg)
+      ofs_sb_printf(&b, "aggregation views: mode %s requested (auto = stored when snapshots exist, else as-of)\n",
+                    job->agg_mode == MS_AGGREGATIONS_STORED ? "stored"
+                    : job->agg_mode == MS_AGGREGATIONS_AS_OF ? "as-of"
+                                                             : "auto");
   } else {
     ofs_sb_printf(&b, "%s plan\n", job->pull_mode == MS_PULL_LATEST ? "pull_latest" : "pull_all");
     ofs_sb_printf(&b, "range: [%s, %s]\n", job->has_start ? ofs_format_ns(job->start_ns, a) : "-inf",
