@@ -34,6 +34,7 @@ sources:
     timestamp_field: event_timestamp
   - name: tx
     path: data/tx.csv
+    file_format: csv
     timestamp_field: InvoiceDate
     columns:
       - {name: customer_id, expression: cast(CustomerID as int64)}
