@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "morsel/alloc.h"
+#include "morsel/compute.h"
 #include "morsel/parquet.h"
 #include "offline/ofs_internal.h"
 
@@ -51,8 +52,7 @@ static int count_snapshots(const char *dir) {
 
 ms_status ofs_agg_prepare(ms_retrieval_job *job, ofs_view *v, ms_aggregation_mode mode, ms_error *err) {
   const char *name = v->def->name;
-  /* The compute engine's layout (compute.h, ms_compute_snapshot_dir). */
-  v->snap_dir = ms_asprintf("%s/aggregations/%s", job->cfg->storage_path, name);
+  v->snap_dir = ms_compute_snapshot_dir(job->repo, name);
   if (!v->snap_dir) return oom(err);
   v->n_snap_files = count_snapshots(v->snap_dir);
   if (mode == MS_AGGREGATIONS_AUTO) mode = v->n_snap_files > 0 ? MS_AGGREGATIONS_STORED : MS_AGGREGATIONS_AS_OF;
@@ -151,8 +151,8 @@ ms_status ofs_agg_asof_run(ms_retrieval_job *job, ofs_view *v, ms_column **out_c
   }
   ms_table *t = NULL;
   if (st == MS_OK)
-    st = ms_error_set(err, MS_ERR_UNSUPPORTED, "aggregation view '%s': as-of retrieval needs the compute engine (not built yet)",
-                      v->def->name);
+    st = ms_compute_asof(job->repo, v->def, keys, job->entity_ts_ns, job->entity_ts_ok, job->entity_rows,
+                         (const char *const *)v->feat_name, v->n_feat, ofs_job_threads(job), &t, err);
   if (st == MS_OK && (ms_table_num_columns(t) != v->n_feat || ms_table_num_rows(t) != job->entity_rows))
     st = ms_error_set(err, MS_ERR_INTERNAL, "aggregation view '%s': as-of result has %d columns and %lld rows",
                       v->def->name, ms_table_num_columns(t), (long long)ms_table_num_rows(t));
