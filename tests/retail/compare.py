@@ -1,6 +1,6 @@
 """Compares two retail feature tables cell by cell, keyed by (customer_id, event_timestamp).
 
-    python3 compare.py A.csv B.csv [--columns c1,c2,...] [--label NAME]
+    python3 compare.py A.csv B.csv [--columns c1,c2,...] [--label NAME] [--exact]
 
 Integer features and the label must be equal; float features equal within a relative
 1e-9 (different summation orders); empty cells (nulls) only match empty cells. Timestamps
@@ -48,6 +48,10 @@ def main():
     args = sys.argv[1:]
     cols = None
     label = "compare"
+    rel_tol = REL
+    if "--exact" in args:
+        args.remove("--exact")
+        rel_tol = 0.0
     if "--columns" in args:
         i = args.index("--columns")
         cols = args[i + 1].split(",")
@@ -86,7 +90,7 @@ def main():
                 scale = max(abs(fx), abs(fy))
                 rel = d / scale if scale > 0 else 0.0
                 worst = max(worst, rel)
-                if not (rel <= REL) or math.isnan(fx) != math.isnan(fy):
+                if not (rel <= rel_tol) or math.isnan(fx) != math.isnan(fy):
                     errs.append(f"{k} {c}: {x} vs {y} (rel {rel:.3g})")
             elif fx != fy or fx != math.floor(fx):
                 errs.append(f"{k} {c}: {x} vs {y}")

@@ -5,14 +5,16 @@ data_prep and src/feature_engineering) does it: ingest_and_clean, generate_cutof
 cutoff at a time. Semantics: /work/shared/reference/retail-article.md section 4, and
 docs/retail.md. Runs under Debian's /usr/bin/python3 (python3-pandas).
 
-    python3 reference_pandas.py TRANSACTIONS.csv OUT.csv [--workers N]
+    python3 reference_pandas.py TRANSACTIONS.csv OUT.csv [--workers N] [--at SPINE.csv]
 
 TRANSACTIONS.csv has the UCI Online Retail columns (as `morsel example-data retail` writes
 them, or the real file exported from Excel by pandas: CustomerID "17850.0", InvoiceDate
 "2010-12-01 08:26:00"). OUT.csv gets one row per (customer, cutoff) of the population:
 customer_id, event_timestamp, the nine features, purchased; ordered by cutoff, then
 customer_id. --workers N computes the cutoffs in N forked processes (the article's Ray
-tasks; default 1: sequential). Prints the cutoffs and "seconds=... read=... features=...
+tasks; default 1: sequential). --at SPINE.csv (customer_id, event_timestamp): instead of the
+cutoffs, the features and label as of each spine row's own time, in spine order; a
+customer outside the population at that time gets empty cells. Prints the cutoffs and "seconds=... read=... features=...
 write=... rows=..." on stdout.
 """
 import sys
@@ -137,9 +139,30 @@ def _task(cutoff):
     return compute_for_cutoff(_DF, cutoff)
 
 
+def as_of_rows(df, spine_path, out_path):
+    """The same functions at each distinct spine timestamp, looked up per spine row."""
+    spine = pd.read_csv(spine_path)
+    spine["event_timestamp"] = pd.to_datetime(spine["event_timestamp"])
+    parts = {t: compute_for_cutoff(df, pd.Timestamp(t)) for t in spine["event_timestamp"].unique()}
+    res = pd.concat(list(parts.values()), ignore_index=True) if parts else None
+    cols = RFM + BEHAVIOR + ["purchased"]
+    out = spine[["customer_id", "event_timestamp"]].merge(
+        res[["customer_id", "event_timestamp"] + cols], on=["customer_id", "event_timestamp"], how="left")
+    out["event_timestamp"] = out["event_timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    for c in ["recency_days", "frequency", "tenure_days", "n_unique_products", "purchased"]:
+        out[c] = out[c].astype("Int64")
+    out.to_csv(out_path, index=False, float_format="%.17g")
+
+
 def main():
     global _DF
     args = sys.argv[1:]
+    if "--at" in args:
+        i = args.index("--at")
+        spine = args[i + 1]
+        del args[i:i + 2]
+        as_of_rows(ingest_and_clean(args[0]), spine, args[1])
+        return
     workers = 1
     if "--workers" in args:
         i = args.index("--workers")
