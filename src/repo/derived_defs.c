@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "morsel/alloc.h"
+#include "morsel/expr.h"
 #include "repo_int.h"
 
 static const char *const k_functions[] = {"count", "count_distinct", "sum",   "mean",
@@ -34,8 +35,29 @@ static bool is_reserved(const char *name) {
  * the names it may reference. */
 static bool syntax_ok(ms_dctx *c, const ms_ynode *n, const char *desc, const char *text,
                       const char *const *allowed, int n_allowed, const char *hint) {
-  (void)c, (void)n, (void)desc, (void)text, (void)allowed, (void)n_allowed, (void)hint;
-  return true; /* SYNTAX-CHECK: wired to ms_expr_references when src/expr lands */
+  char **names = NULL;
+  int n_names = 0;
+  ms_error e;
+  ms_error_init(&e);
+  if (ms_expr_references(text, &names, &n_names, &e) != MS_OK) {
+    ms_probs_add(c->probs, c->file, n->line, n->col, "%s: %s", desc, e.message);
+    return false;
+  }
+  bool ok = true;
+  for (int i = 0; allowed && i < n_names; i++) {
+    bool found = false;
+    for (int k = 0; k < n_allowed; k++)
+      if (!strcmp(names[i], allowed[k])) found = true;
+    if (!found) {
+      const char *sug = ms_repo_suggest(names[i], allowed, n_allowed);
+      ms_probs_add(c->probs, c->file, n->line, n->col, "%s: unknown name '%s'%s%s%s (%s)", desc,
+                   names[i], sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "",
+                   hint);
+      ok = false;
+    }
+  }
+  ms_expr_names_free(names, n_names);
+  return ok;
 }
 
 /* The text of an expression value (NULL when absent); empty text and syntax errors are
