@@ -21,6 +21,7 @@
 
 #include "morsel/registry.h"
 #include "morsel/status.h"
+#include "morsel/table.h"
 #include "morsel/types.h"
 
 #ifdef __cplusplus
@@ -240,6 +241,19 @@ const ms_source_def *ms_repo_find_source(const ms_repo *repo, const char *name);
  * "file:line:col: view 'v', expression of 'x': at column N: ...". */
 ms_status ms_repo_typecheck(ms_repo *repo, char ***out_problems, int *out_n_problems,
                             ms_error *err);
+
+/* The columns an expression over a source sees, with their types: the source files'
+ * columns by logical name (field_mapping applied; hive partition columns included), then
+ * the derived `columns:` in declared order with their inferred types (a derived column
+ * named like an earlier column replaces it in place, keeping its position). Reads only
+ * metadata (Parquet footers, a CSV sample; CSV with default options). *out is an array
+ * of *out_n fields owned by the caller (ms_repo_fields_free). A derived column that does
+ * not compile is MS_ERR_INVALID naming the source and column ("at column N: ..."); a file
+ * that cannot be opened is the dataset API's error. Used by ms_repo_typecheck, and by
+ * compute and retrieval to compile filters and aggregation inputs the same way. */
+ms_status ms_repo_source_fields(const ms_repo *repo, const ms_source_def *src, ms_field **out,
+                                int *out_n, ms_error *err);
+void ms_repo_fields_free(ms_field *fields, int n); /* NULL is allowed */
 
 /* Registry objects and lineage edges for the whole repository. The arrays and strings are
  * owned by the repo and live until ms_repo_free. */

@@ -10,7 +10,10 @@
  *
  * validate opens each source with the dataset API (Parquet footers, a CSV sample for type
  * inference) and checks every column the definitions name; the type rules are in the
- * command's help text (main.c) and in check_type below. */
+ * command's help text (main.c) and in check_type below. plan, apply and validate also run
+ * ms_repo_typecheck (expressions of derived columns, filters, aggregation views and
+ * on-demand views against real types): its problems are printed to stderr, all at once,
+ * and plan/apply then write nothing. */
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +86,26 @@ const char *cli_kind_label(const char *kind) {
   return kind;
 }
 
+/* Type-checks the repository's expressions and dtypes (ms_repo_typecheck), printing each
+ * problem to stderr; returns how many there were (-1 and err set on a failure that is not
+ * a problem list, e.g. out of memory). */
+static int typecheck_print(ms_repo *repo, bool print, char ***keep, ms_error *err) {
+  char **problems = NULL;
+  int n = 0;
+  ms_error e;
+  ms_error_init(&e);
+  ms_status st = ms_repo_typecheck(repo, &problems, &n, &e);
+  if (st != MS_OK && n == 0) {
+    if (err) *err = e;
+    return -1;
+  }
+  fflush(stdout);
+  for (int i = 0; print && i < n; i++) fprintf(stderr, "%s\n", problems[i]);
+  if (keep) *keep = problems;
+  else ms_repo_problems_free(problems, n);
+  return n;
+}
+
 static bool is_postgres(const char *loc) { return strncmp(loc, "postgresql", 10) == 0; }
 
 /* ---------------- plan / apply ---------------- */
@@ -141,6 +164,15 @@ static ms_status plan_or_apply(const cli_args *a, bool apply, ms_error *err) {
   cli_repo r;
   ms_status st = cli_repo_open(a, false, &r, err);
   if (st) return st;
+  /* expressions and dtypes are checked before anything is compared or written */
+  int n_type = typecheck_print(r.repo, true, NULL, err);
+  if (n_type != 0) {
+    if (n_type > 0)
+      ms_error_set(err, MS_ERR_INVALID, "%d problem%s in the repository; nothing was written",
+                   n_type, n_type == 1 ? "" : "s");
+    cli_repo_close(&r);
+    return MS_ERR_INVALID;
+  }
   const ms_reg_object *objs = NULL;
   const ms_reg_edge *edges = NULL;
   int n_objs = 0, n_edges = 0;
@@ -322,6 +354,12 @@ static void check_column(problems *p, ms_dataset *ds, const ms_source_def *s, co
   }
 }
 
+static bool is_derived(const ms_source_def *s, const char *name) {
+  for (int i = 0; i < s->n_columns; i++)
+    if (strcmp(s->columns[i].name, name) == 0) return true;
+  return false;
+}
+
 static const ms_entity_def *find_entity(const ms_repo *repo, const char *name) {
   for (int i = 0; i < ms_repo_num_entities(repo); i++)
     if (strcmp(ms_repo_entity(repo, i)->name, name) == 0) return ms_repo_entity(repo, i);
@@ -351,7 +389,8 @@ ms_status cli_cmd_validate(const cli_args *a, ms_error *err) {
       add_problem(&p, s, NULL, NULL, NULL, ms_error_format(&e, msg, sizeof msg));
       continue;
     }
-    check_column(&p, ds, s, s->timestamp_field, "timestamp!", "timestamp field", csv);
+    if (!is_derived(s, s->timestamp_field))
+      check_column(&p, ds, s, s->timestamp_field, "timestamp!", "timestamp field", csv);
     if (s->created_timestamp_column)
       check_column(&p, ds, s, s->created_timestamp_column, "timestamp!", "created timestamp column", csv);
     if (s->date_partition_column)
@@ -360,21 +399,44 @@ ms_status cli_cmd_validate(const cli_args *a, ms_error *err) {
       const ms_feature_view_def *fv = ms_repo_feature_view(r.repo, v);
       if (strcmp(fv->source, s->name) != 0) continue;
       char role[512];
+      /* derived columns and aggregation outputs are not file columns: the type check
+       * (ms_repo_typecheck, below) covers them */
       for (int e2 = 0; e2 < fv->n_entities; e2++) {
         const ms_entity_def *ent = find_entity(r.repo, fv->entities[e2]);
         if (!ent) continue;
         for (int k = 0; k < ent->n_join_keys; k++) {
+          if (is_derived(s, ent->join_keys[k]) || fv->agg.n_aggregations) continue;
           snprintf(role, sizeof role, "join key of entity %s (feature view %s)", ent->name, fv->name);
           check_column(&p, ds, s, ent->join_keys[k], ent->value_type, role, csv);
         }
       }
-      for (int f = 0; f < fv->n_schema; f++) {
+      for (int f = 0; fv->agg.n_aggregations == 0 && f < fv->n_schema; f++) {
+        if (is_derived(s, fv->schema[f].name)) continue;
         snprintf(role, sizeof role, "feature %s of feature view %s", fv->schema[f].name, fv->name);
         check_column(&p, ds, s, fv->schema[f].name, fv->schema[f].dtype, role, csv);
       }
     }
     ms_dataset_close(ds);
   }
+  /* the expressions and dtypes of every definition, against the same files */
+  char **tprobs = NULL;
+  int n_type = typecheck_print(r.repo, !cli_opt(a, "json"), &tprobs, err);
+  if (n_type < 0) {
+    cli_buf_reset(&p.text);
+    cli_buf_reset(&p.json);
+    cli_repo_close(&r);
+    return err ? err->status : MS_ERR_INVALID;
+  }
+  for (int i = 0; i < n_type; i++) {
+    cli_buf_puts(&p.json, p.n ? ",{\"source\":null,\"path\":null,\"column\":null,"
+                                "\"declared\":null,\"actual\":null,\"problem\":"
+                              : "{\"source\":null,\"path\":null,\"column\":null,"
+                                "\"declared\":null,\"actual\":null,\"problem\":");
+    cli_json_string(&p.json, tprobs[i], strlen(tprobs[i]));
+    cli_buf_putc(&p.json, '}');
+    p.n++;
+  }
+  ms_repo_problems_free(tprobs, n_type);
   if (cli_opt(a, "json")) {
     cli_buf out = {0};
     cli_buf_printf(&out, "{\"ok\":%s,\"sources\":%d,\"problems\":[", p.n ? "false" : "true", n_sources);

@@ -558,6 +558,10 @@ static int cmp_prob(const void *a, const void *b) {
   return strcmp(x, y);
 }
 
+void ms_probs_sort(ms_probs *p) {
+  if (p->n > 1) qsort(p->v, (size_t)p->n, sizeof *p->v, cmp_prob);
+}
+
 /* ---- load / free ---- */
 
 void ms_repo_free(ms_repo *r) {
@@ -756,7 +760,7 @@ ms_status ms_repo_load(const char *repo_dir, const char *config_path, ms_repo **
 
   if (probs.n > 0) {
     ms_status s = probs.yaml_error ? MS_ERR_PARSE : MS_ERR_INVALID;
-    qsort(probs.v, (size_t)probs.n, sizeof *probs.v, cmp_prob);
+    ms_probs_sort(&probs);
     if (probs.n == 1)
       ms_error_set(err, s, "%s", probs.v[0]);
     else

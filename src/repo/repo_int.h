@@ -33,6 +33,8 @@ typedef struct ms_probs {
 void ms_probs_add(ms_probs *p, const char *file, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 void ms_probs_free(ms_probs *p);
+/* Sorts by file, then line and column numerically (definitions.c). */
+void ms_probs_sort(ms_probs *p);
 
 /* Parses one YAML document (the first; an empty file gives *out = NULL). Syntax errors,
  * aliases and duplicate mapping keys are added to probs; returns false when the file is
