@@ -797,7 +797,9 @@ static const named_list_kind k_lists[] = {
     {"expressions", "name", "expression", "expression"},
 };
 
-static void diff_keys(sbuf *b, const ms_jv *o, const ms_jv *n, int depth) {
+/* Keys of two objects: nested named lists by item, the aggregation object by its own keys,
+ * its population/cutoffs objects key by key ("cutoffs.every: 30d -> 7d"). */
+static void diff_keys(sbuf *b, const ms_jv *o, const ms_jv *n, int depth, const char *prefix) {
   /* union of keys, sorted */
   int nk = 0;
   const char **keys = ms_malloc((size_t)(o->n + n->n + 1) * sizeof *keys);
@@ -826,7 +828,13 @@ static void diff_keys(sbuf *b, const ms_jv *o, const ms_jv *n, int depth) {
     if (!ov && nv && is_empty_default(nv)) continue; /* a field added later, at its default */
     if (depth == 0 && !strcmp(keys[i], "aggregation") && ov && nv && ov->t == MS_J_OBJ &&
         nv->t == MS_J_OBJ) {
-      diff_keys(b, ov, nv, depth + 1);
+      diff_keys(b, ov, nv, depth + 1, "");
+      continue;
+    }
+    if (depth == 1 && ov && nv && ov->t == MS_J_OBJ && nv->t == MS_J_OBJ) {
+      char pre[128];
+      snprintf(pre, sizeof pre, "%s.", keys[i]);
+      diff_keys(b, ov, nv, depth + 1, pre);
       continue;
     }
     const named_list_kind *lk = NULL;
@@ -845,6 +853,7 @@ static void diff_keys(sbuf *b, const ms_jv *o, const ms_jv *n, int depth) {
       sb_str(b, ": order changed");
     } else if (!lk && !is_items) {
       sb_sep(b);
+      sb_str(b, prefix);
       sb_str(b, keys[i]);
       sb_str(b, ": ");
       short_value(b, ov);
@@ -866,7 +875,7 @@ char *ms_repo_diff_summary(const char *kind, const char *old_json, const char *n
     ms_jv_free(n);
     return ms_strdup(strcmp(old_json, new_json) ? "changed" : "");
   }
-  diff_keys(&b, o, n, 0);
+  diff_keys(&b, o, n, 0, "");
   ms_jv_free(o);
   ms_jv_free(n);
   if (b.oom) {

@@ -672,10 +672,14 @@ void ms_def_validate_derived(ms_repo *r, ms_probs *p) {
     for (int s = 0; s < o->n_sources; s++) {
       const char *sname = o->sources[s];
       const char *where = ms_def_at(om->sources, s, o->where);
-      for (int t = 0; t < s; t++)
-        if (!strcmp(o->sources[t], sname))
-          ms_def_prob(p, where, "on-demand feature view '%s': source '%s' is listed twice", on,
-                      sname);
+      bool twice = false;
+      for (int t = 0; t < s && !twice; t++)
+        if (!strcmp(o->sources[t], sname)) twice = true;
+      if (twice) {
+        ms_def_prob(p, where, "on-demand feature view '%s': source '%s' is listed twice", on,
+                    sname);
+        continue;
+      }
       const ms_feature_view_def *v = ms_repo_find_feature_view(r, sname);
       if (v) {
         const char *ent;
