@@ -205,8 +205,11 @@ static ms_status open_logical(const ms_source_def *s, flist *out, ms_error *err)
   memset(out, 0, sizeof *out);
   ms_dataset_options o;
   ms_dataset_options_init(&o);
-  o.format = s->file_format && !strcmp(s->file_format, "csv") ? MS_FORMAT_CSV
-                                                                : MS_FORMAT_PARQUET;
+  /* as retrieval and compute decide: the path's extension first, then file_format */
+  o.format = ms_format_from_path(s->path);
+  if (o.format == MS_FORMAT_AUTO)
+    o.format = s->file_format && !strcmp(s->file_format, "csv") ? MS_FORMAT_CSV
+                                                                 : MS_FORMAT_PARQUET;
   ms_dataset *ds = NULL;
   ms_status st = ms_dataset_open(NULL, s->path, &o, &ds, err);
   if (st != MS_OK) return st;
