@@ -414,7 +414,7 @@ static int fail(const ms_error *err, int code) {
  * itself never changes process-wide malloc settings: embedding programs choose theirs. */
 static void tune_malloc(void) {
 #if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD)
-  (void)mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  (void)mallopt(M_MMAP_THRESHOLD, 1 << 30);
   (void)mallopt(M_TRIM_THRESHOLD, 1 << 30);
 #endif
 }
