@@ -118,7 +118,8 @@ typedef struct ms_aggregation_def {
   bool forward;                 /* `direction: forward` */
   char *filter;                 /* bool expression; NULL = every row of the view */
   char *by;                     /* mean_gap: expression whose distinct values are the points
-                                   (each at its first row's time in source order); NULL =
+                                   (each at the time of its first row in the window, rows
+                                   taken in (timestamp, source position) order); NULL =
                                    one point per row */
   int64_t unit_seconds;         /* mean_gap: gaps floored to whole units; default 86400 */
   char *where;
