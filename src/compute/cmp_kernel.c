@@ -100,6 +100,19 @@ typedef struct agg_res {
   uint8_t *valid;
 } agg_res;
 
+/* The sum of the float values of the rows in [lo, hi) that ok marks, in row order (so
+ * that every mode and thread count gives the same bits); *count += the rows summed. */
+static inline double float_sum(const double *vf, const uint8_t *ok, int64_t lo, int64_t hi,
+                               int64_t *count) {
+  double sum = 0.0;
+  for (int64_t i = lo; i < hi; i++) {
+    if (!ok[i]) continue;
+    sum += vf[i];
+    (*count)++;
+  }
+  return sum;
+}
+
 static res_kind kind_of(const cmp_agg *a) {
   switch (a->fn) {
     case CMP_COUNT:
@@ -214,12 +227,7 @@ static ms_status agg_one(const cmp_store *s, int a, int64_t lo, int64_t hi, kscr
         }
         r->i[item] = sum;
       } else {
-        double sum = 0.0;
-        for (int64_t i = lo; i < hi; i++) {
-          if (!ok[i]) continue;
-          sum += v->vf[i];
-          c++;
-        }
+        double sum = float_sum(v->vf, ok, lo, hi, &c);
         r->f[item] = sum;
       }
       r->valid[item] = c > 0;
@@ -239,12 +247,7 @@ static ms_status agg_one(const cmp_store *s, int a, int64_t lo, int64_t hi, kscr
         }
         mean = c ? (double)sum / (double)c : 0.0;
       } else {
-        double sum = 0.0;
-        for (int64_t i = lo; i < hi; i++) {
-          if (!ok[i]) continue;
-          sum += v->vf[i];
-          c++;
-        }
+        double sum = float_sum(v->vf, ok, lo, hi, &c);
         mean = c ? sum / (double)c : 0.0;
       }
       if (ag->fn == CMP_MEAN) {
