@@ -85,8 +85,11 @@ typedef enum ms_pull_mode { MS_PULL_LATEST = 0, MS_PULL_ALL = 1 } ms_pull_mode;
 
 typedef struct ms_pull_request {
   ms_pull_mode mode;
-  const char *feature_view; /* exactly one of feature_view and source */
+  const char *feature_view; /* exactly one of feature_view, source and feature_service_logs */
   const char *source;       /* a source alone: every non-timestamp column is a feature */
+  /* A feature service's log destination (include/morsel/write.h): timestamp
+   * `__log_timestamp`, no join keys, every other log column a feature. */
+  const char *feature_service_logs;
   /* select_features: only these features, in this order (n_features 0 = join keys and
    * timestamp only); otherwise every feature of the view. */
   bool select_features;

@@ -142,6 +142,43 @@ void ms_reg_edges_free(ms_reg_edge *edges, int n);
 ms_status ms_registry_teardown(ms_registry *reg, const char *project, const char *user,
                                const char *host, ms_error *err);
 
+/* ---- data commits (include/morsel/store.h) ----
+ * One record per commit of a managed dataset (write-batch, write-logs, compaction,
+ * compute), keyed by (project, dataset, generation). A commit is first inserted as
+ * `prepared`, then finished as `committed` or `aborted`; see store.h for the protocol. */
+typedef struct ms_reg_data_commit {
+  int64_t generation;
+  char *dataset;      /* "source:<name>", "logs:<service>", "aggregations:<view>" */
+  char *kind;         /* "write_batch" | "write_logs" | "compact" | "compute" */
+  char *state;        /* "prepared" | "committed" | "aborted" */
+  char *path;         /* the dataset's root (absolute) */
+  int64_t rows_added, rows_removed;
+  int64_t files_added, files_removed;
+  int64_t total_rows, total_files; /* live totals after the commit */
+  char *identity_before; /* single-file datasets: "dev:ino:size:mtime_ns" (NULL otherwise) */
+  char *identity_after;
+  char *detail_json;  /* may be NULL */
+  char *created_at;   /* ISO-8601 UTC */
+  char *user, *host;
+} ms_reg_data_commit;
+
+/* Inserts a prepared record (c->state is ignored). MS_ERR_CONFLICT when a committed or
+ * prepared record with that (dataset, generation) exists. */
+ms_status ms_registry_data_prepare(ms_registry *reg, const char *project,
+                                   const ms_reg_data_commit *c, ms_error *err);
+/* Marks a prepared record committed (with identity_after, may be NULL) or aborted. */
+ms_status ms_registry_data_finish(ms_registry *reg, const char *project, const char *dataset,
+                                  int64_t generation, bool committed,
+                                  const char *identity_after, ms_error *err);
+/* Every record of a dataset, oldest generation first (aborted ones included). */
+ms_status ms_registry_data_commits(ms_registry *reg, const char *project, const char *dataset,
+                                   ms_reg_data_commit **out, int *out_n, ms_error *err);
+void ms_reg_data_commits_free(ms_reg_data_commit *c, int n);
+/* The datasets with any record, sorted. Free with ms_registry_strings_free. */
+ms_status ms_registry_data_datasets(ms_registry *reg, const char *project, char ***out,
+                                    int *out_n, ms_error *err);
+void ms_registry_strings_free(char **s, int n);
+
 #ifdef __cplusplus
 }
 #endif

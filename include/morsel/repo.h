@@ -46,6 +46,8 @@ typedef struct ms_repo_config {
   int64_t target_partition_size_mb;    /* default 64 */
   int64_t max_parallelism_multiplier;  /* default 2 */
   int64_t window_size_for_joins_s;     /* default 3600 (1h) */
+  int64_t file_retention_seconds;      /* default 3600: how long files removed by a commit
+                                          (compaction, recompute) stay for running readers */
   bool enable_logging;
   /* notes about accepted-but-mapped keys (Ray store keys), one line each */
   int n_notes;
@@ -202,6 +204,13 @@ typedef struct ms_feature_service_def {
   char *name;
   int n_items;
   ms_feature_service_item *items;
+  /* Feature logging (`logging: {destination: {path, partition_by}, sample_rate}`):
+   * has_logging false = none. log_path is absolute (resolved against the repo). */
+  bool has_logging;
+  char *log_path;
+  int n_log_partition_by;
+  char **log_partition_by;      /* log schema columns, e.g. "__log_date" */
+  double log_sample_rate;       /* (0, 1]; default 1.0 */
   char *description;
   char *owner;
   int n_tags;

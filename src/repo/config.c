@@ -313,6 +313,7 @@ void ms_repo_parse_config(ms_repo *repo, const char *display, const ms_ynode *ro
   cfg->target_partition_size_mb = 64;
   cfg->max_parallelism_multiplier = 2;
   cfg->window_size_for_joins_s = 3600;
+  cfg->file_retention_seconds = 3600;
   if (!root || root->kind != MS_YN_MAP) {
     ms_probs_add(probs, display, root ? root->line : 0, root ? root->col : 0,
                  "feature_store.yaml must be a mapping with at least 'project'");
