@@ -24,6 +24,7 @@
 #ifndef MORSEL_REGISTRY_H
 #define MORSEL_REGISTRY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "morsel/status.h"
