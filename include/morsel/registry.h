@@ -171,6 +171,14 @@ ms_status ms_registry_data_prepare(ms_registry *reg, const char *project,
 ms_status ms_registry_data_finish(ms_registry *reg, const char *project, const char *dataset,
                                   int64_t generation, bool committed,
                                   const char *identity_after, ms_error *err);
+/* ms_registry_data_finish(committed = true) that also sets the record's rows_added,
+ * rows_removed, files_added, files_removed, total_rows and total_files from `counts`:
+ * a single-file commit knows them only after its prepared record is written. (Added by
+ * the store: the contract's finish had no way to record the rows of a single file.) */
+ms_status ms_registry_data_finish_counts(ms_registry *reg, const char *project,
+                                         const char *dataset, int64_t generation,
+                                         const ms_reg_data_commit *counts,
+                                         const char *identity_after, ms_error *err);
 /* Every record of a dataset, oldest generation first (aborted ones included). */
 ms_status ms_registry_data_commits(ms_registry *reg, const char *project, const char *dataset,
                                    ms_reg_data_commit **out, int *out_n, ms_error *err);

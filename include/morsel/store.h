@@ -10,8 +10,11 @@
  *    `event_date=2024-01-01/part-20261124T031500.123456789Z.m3f9a0c1d2e4b5a6f.parquet`).
  *    Such a file is live only while the manifest lists it. Files without the token
  *    (placed by hand or by other tools) are live as the dataset layer always took them.
- *    Readers (ms_dataset_open) apply this rule whenever the manifest exists, so every
- *    reader - retrieval, pulls, compute, `morsel cat` - sees exactly one committed state.
+ *    Readers (ms_dataset_open on a directory or glob) apply this rule always - with no
+ *    manifest yet, token files are not live (a writer killed before its first commit
+ *    leaves orphans that no reader must see) - so every reader - retrieval, pulls,
+ *    compute, `morsel cat` - sees exactly one committed state. A manifest that lists a
+ *    missing file is MS_ERR_CORRUPT naming both.
  *  - Data files are written under a temporary hidden name, fsynced, and renamed to their
  *    final (token) name; they are invisible until a commit lists them.
  *  - A commit replaces the manifest: new JSON to a temporary name, fsync, rename over
@@ -140,6 +143,9 @@ ms_status ms_store_commit_files(ms_store *s, const ms_store_commit *c, int64_t *
 typedef struct ms_store_txn ms_store_txn;
 ms_status ms_store_single_begin(ms_store *s, const char *kind, ms_store_txn **out,
                                 ms_error *err);
+/* The generation this transaction commits (the registry's last committed + 1; 1 without
+ * a registry). (Added by the store: write-batch prints the generation.) */
+int64_t ms_store_txn_generation(const ms_store_txn *t);
 ms_status ms_store_single_finish(ms_store_txn *t, int64_t rows_added, int64_t total_rows,
                                  ms_error *err);
 void ms_store_single_abort(ms_store_txn *t);

@@ -362,10 +362,28 @@ static ms_status resolve_files(ms_dataset *ds, const char *path, ms_file_format 
     }
     *base = ms_strdup(path);
     if (!*base) return oom(err);
-    st = ms__list_files_recursive(ds->fs, path, files, err);
+    /* Managed directory: manifest first, then the listing (see managed.c). */
+    ms_manifest m;
+    st = ms__dataset_read_manifest(ds->fs, path, &m, err);
+    if (st == MS_OK) st = ms__list_files_recursive(ds->fs, path, files, err);
+    if (st == MS_OK) st = ms__dataset_apply_manifest(path, &m, true, files, err);
+    ms_manifest_reset(&m);
   } else if (st == MS_ERR_NOT_FOUND && ms__glob_has_magic(path)) {
     is_glob = true;
-    st = ms__glob_expand(ds->fs, path, files, base, err);
+    char *lit = ms__glob_literal_dir(path);
+    if (!lit) return oom(err);
+    ms_manifest m = {0};
+    ms_file_info li = {0};
+    /* Only a directory can carry a manifest; the literal prefix may not exist. */
+    if (ms_fs_stat(ds->fs, lit[0] ? lit : ".", &li, NULL) == MS_OK && li.is_dir)
+      st = ms__dataset_read_manifest(ds->fs, lit, &m, err);
+    else
+      st = MS_OK;
+    ms_free(li.path);
+    if (st == MS_OK) st = ms__glob_expand(ds->fs, path, files, base, err);
+    if (st == MS_OK) st = ms__dataset_apply_manifest(lit, &m, false, files, err);
+    ms_manifest_reset(&m);
+    ms_free(lit);
     if (st == MS_OK && files->n == 0) {
       ms_error_set_file(err, path);
       return ms_error_set(err, MS_ERR_NOT_FOUND, "no files match the pattern");

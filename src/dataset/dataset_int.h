@@ -5,6 +5,7 @@
 #define MS_DATASET_INT_H
 
 #include "morsel/dataset.h"
+#include "morsel/store.h"
 
 /* A growable list of owned strings. */
 typedef struct ms__strvec {
@@ -50,6 +51,19 @@ ms_status ms__dataset_read_file(ms_dataset *ds, int64_t file, const ms_dataset_r
  * pieces. A CSV file has no row groups: *out_n = 0 and *out_rows = NULL. */
 ms_status ms__dataset_file_row_groups(ms_dataset *ds, int64_t file, int64_t **out_rows, int *out_n,
                                       ms_error *err);
+
+/* Managed datasets (managed.c): the manifest governing directory `root` (generation 0
+ * when absent, or when fs is not the local file system), read before listing. */
+ms_status ms__dataset_read_manifest(ms_fs *fs, const char *root, ms_manifest *out,
+                                    ms_error *err);
+/* Drops token files (`.m<16 hex>.`) the manifest does not list from `files` (paths under
+ * root as the listing produced them). check_missing: a listed file absent from `files` is
+ * MS_ERR_CORRUPT naming the manifest and the file (directory scans; globs match only part
+ * of the directory, so they do not check). */
+ms_status ms__dataset_apply_manifest(const char *root, const ms_manifest *m, bool check_missing,
+                                     ms__strvec *files, ms_error *err);
+/* The directory named by a glob's literal prefix (ms_free); "" = the current directory. */
+char *ms__glob_literal_dir(const char *pattern);
 
 /* Format of file i of the dataset. */
 ms_file_format ms__dataset_file_format(const ms_dataset *ds, int64_t i);

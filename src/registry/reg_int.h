@@ -12,8 +12,9 @@
 
 #include "morsel/registry.h"
 
-/* The registry schema this build writes and understands. */
-#define MS_REG_SCHEMA_VERSION 1
+/* The registry schema this build writes and understands. 1: objects, versions, edges;
+ * 2: data_commits (managed-dataset commit records, include/morsel/store.h). */
+#define MS_REG_SCHEMA_VERSION 2
 
 /* Result rows of one statement: cells[row * n_cols + col], each a ms_malloc'd string or
  * NULL for SQL NULL. */

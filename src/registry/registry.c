@@ -7,6 +7,10 @@
  *   versions(project, kind, name, version, hash, json, created_at, user, host, summary,
  *            deleted)                     every version, tombstones included
  *   edges(project, from_kind, from_name, to_kind, to_name)               lineage
+ *   data_commits(project, dataset, generation, attempt, kind, state, path, counts,
+ *            identities, detail_json, created_at, user, host)   managed-dataset commits
+ *            (schema 2); `attempt` numbers the records of one generation, since an
+ *            aborted generation is retried under the same number
  *
  * A write (apply, put, teardown) is one transaction: the back end's write transaction,
  * then the project row is created if missing and locked (SELECT ... FOR UPDATE on
@@ -107,6 +111,17 @@ static const char *const kSchema[] = {
     "PRIMARY KEY(project, from_kind, from_name, to_kind, to_name))",
 };
 
+/* Schema 2: one row per managed-dataset commit (store.h). */
+static const char *const kSchemaV2[] = {
+    "CREATE TABLE IF NOT EXISTS data_commits(project TEXT NOT NULL, dataset TEXT NOT NULL, "
+    "generation BIGINT NOT NULL, attempt BIGINT NOT NULL, kind TEXT NOT NULL, "
+    "state TEXT NOT NULL, path TEXT, rows_added BIGINT NOT NULL, rows_removed BIGINT NOT NULL, "
+    "files_added BIGINT NOT NULL, files_removed BIGINT NOT NULL, total_rows BIGINT NOT NULL, "
+    "total_files BIGINT NOT NULL, identity_before TEXT, identity_after TEXT, detail_json TEXT, "
+    "created_at TEXT NOT NULL, \"user\" TEXT, host TEXT, "
+    "PRIMARY KEY(project, dataset, generation, attempt))",
+};
+
 /* The location without a password, for messages. */
 static void display_location(const char *loc, char *buf, size_t size) {
   const char *scheme = strstr(loc, "://"), *at = scheme ? strchr(scheme + 3, '@') : NULL;
@@ -137,8 +152,11 @@ static ms_status schema_setup(ms_registry *reg, const char *location, ms_error *
     } else if (have < MS_REG_SCHEMA_VERSION) {
       /* Schema 1 is the first one: "migrating" from nothing creates the tables. Later
        * versions add their steps here, each guarded by `have < N`. */
-      for (size_t i = 0; st == MS_OK && i < sizeof kSchema / sizeof kSchema[0]; i++)
+      for (size_t i = 0; st == MS_OK && have < 1 && i < sizeof kSchema / sizeof kSchema[0]; i++)
         st = q(reg, kSchema[i], NULL, 0, NULL, err);
+      for (size_t i = 0; st == MS_OK && have < 2 && i < sizeof kSchemaV2 / sizeof kSchemaV2[0];
+           i++)
+        st = q(reg, kSchemaV2[i], NULL, 0, NULL, err);
       char v[24];
       snprintf(v, sizeof v, "%d", MS_REG_SCHEMA_VERSION);
       const char *p[] = {v};
@@ -889,6 +907,243 @@ ms_status ms_registry_edges(ms_registry *reg, const char *project, ms_reg_edge *
   ms_reg_rows_reset(&r);
   qsort(e, (size_t)n, sizeof *e, edge_cmp);
   *out = e;
+  *out_n = n;
+  return MS_OK;
+}
+
+/* ---------------------------------------------------------------- data commits
+ * Records of managed-dataset commits (store.h). Each write runs in the project's write
+ * transaction (begin_project: the project row locked on PostgreSQL, the database write
+ * lock on SQLite), so a prepare's "is this generation free?" check and its insert cannot
+ * interleave with another process's. They do not bump the project generation: that one
+ * counts definition changes, and a data write does not make a plan stale. */
+
+static ms_status data_args(ms_registry *reg, const char *project, const char *dataset,
+                           ms_error *err) {
+  if (!reg || !project || !*project || !dataset || !*dataset)
+    return ms_error_set(err, MS_ERR_INVALID, "registry: bad argument (data commit)");
+  return MS_OK;
+}
+
+static void i64s(char *buf, int64_t v) { snprintf(buf, 24, "%lld", (long long)v); }
+
+ms_status ms_registry_data_prepare(ms_registry *reg, const char *project,
+                                   const ms_reg_data_commit *c, ms_error *err) {
+  ms_status st = data_args(reg, project, c ? c->dataset : NULL, err);
+  if (st != MS_OK) return st;
+  if (!c->kind || !*c->kind || c->generation < 1)
+    return ms_error_set(err, MS_ERR_INVALID,
+                        "registry: data commit of '%s' needs a kind and a generation >= 1",
+                        c->dataset);
+  int64_t pgen;
+  st = begin_project(reg, project, &pgen, err);
+  if (st != MS_OK) return st;
+  char g[24];
+  i64s(g, c->generation);
+  const char *pk[] = {project, c->dataset, g};
+  ms_reg_rows r = {0};
+  st = q(reg,
+         "SELECT state, COUNT(*) FROM data_commits WHERE project = ? AND dataset = ? AND "
+         "generation = ? AND state <> 'aborted' GROUP BY state",
+         pk, 3, &r, err);
+  if (st == MS_OK && r.n_rows > 0)
+    st = ms_error_set(err, MS_ERR_CONFLICT,
+                      "registry: dataset '%s' of project '%s' already has a %s record for "
+                      "generation %lld",
+                      c->dataset, project, ms_reg_cell(&r, 0, 0), (long long)c->generation);
+  ms_reg_rows_reset(&r);
+  if (st == MS_OK)
+    st = q(reg,
+           "SELECT COALESCE(MAX(attempt), 0) FROM data_commits WHERE project = ? AND "
+           "dataset = ? AND generation = ?",
+           pk, 3, &r, err);
+  if (st == MS_OK) {
+    char att[24], ra[24], rr[24], fa[24], fr[24], tr[24], tf[24], now[32];
+    i64s(att, (r.n_rows ? to_i64(ms_reg_cell(&r, 0, 0)) : 0) + 1);
+    i64s(ra, c->rows_added);
+    i64s(rr, c->rows_removed);
+    i64s(fa, c->files_added);
+    i64s(fr, c->files_removed);
+    i64s(tr, c->total_rows);
+    i64s(tf, c->total_files);
+    now_iso(now, sizeof now);
+    const char *p[] = {project, c->dataset, g, att, c->kind, c->path, ra, rr, fa, fr, tr, tf,
+                       c->identity_before, c->identity_after, c->detail_json, now, c->user,
+                       c->host};
+    st = q(reg,
+           "INSERT INTO data_commits(project, dataset, generation, attempt, kind, state, path, "
+           "rows_added, rows_removed, files_added, files_removed, total_rows, total_files, "
+           "identity_before, identity_after, detail_json, created_at, \"user\", host) "
+           "VALUES(?, ?, ?, ?, ?, 'prepared', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+           p, 18, NULL, err);
+  }
+  ms_reg_rows_reset(&r);
+  if (st == MS_OK) return reg->be->commit(reg->db, err);
+  reg->be->rollback(reg->db);
+  return st;
+}
+
+static ms_status data_finish(ms_registry *reg, const char *project, const char *dataset,
+                             int64_t generation, bool committed, const char *identity_after,
+                             const ms_reg_data_commit *counts, ms_error *err) {
+  ms_status st = data_args(reg, project, dataset, err);
+  if (st != MS_OK) return st;
+  int64_t pgen;
+  st = begin_project(reg, project, &pgen, err);
+  if (st != MS_OK) return st;
+  char g[24];
+  i64s(g, generation);
+  const char *pk[] = {project, dataset, g};
+  ms_reg_rows r = {0};
+  st = q(reg,
+         "SELECT attempt FROM data_commits WHERE project = ? AND dataset = ? AND "
+         "generation = ? AND state = 'prepared'",
+         pk, 3, &r, err);
+  if (st == MS_OK && r.n_rows == 0)
+    st = ms_error_set(err, MS_ERR_NOT_FOUND,
+                      "registry: dataset '%s' of project '%s' has no prepared record for "
+                      "generation %lld",
+                      dataset, project, (long long)generation);
+  if (st == MS_OK) {
+    const char *att = ms_reg_cell(&r, 0, 0);
+    const char *state = committed ? "committed" : "aborted";
+    const char *p[] = {state, identity_after, project, dataset, g, att};
+    st = q(reg,
+           "UPDATE data_commits SET state = ?, identity_after = ? WHERE project = ? AND "
+           "dataset = ? AND generation = ? AND attempt = ?",
+           p, 6, NULL, err);
+    if (st == MS_OK && counts) {
+      char ra[24], rr[24], fa[24], fr[24], tr[24], tf[24];
+      i64s(ra, counts->rows_added);
+      i64s(rr, counts->rows_removed);
+      i64s(fa, counts->files_added);
+      i64s(fr, counts->files_removed);
+      i64s(tr, counts->total_rows);
+      i64s(tf, counts->total_files);
+      const char *pc[] = {ra, rr, fa, fr, tr, tf, project, dataset, g, att};
+      st = q(reg,
+             "UPDATE data_commits SET rows_added = ?, rows_removed = ?, files_added = ?, "
+             "files_removed = ?, total_rows = ?, total_files = ? WHERE project = ? AND "
+             "dataset = ? AND generation = ? AND attempt = ?",
+             pc, 10, NULL, err);
+    }
+  }
+  ms_reg_rows_reset(&r);
+  if (st == MS_OK) return reg->be->commit(reg->db, err);
+  reg->be->rollback(reg->db);
+  return st;
+}
+
+ms_status ms_registry_data_finish(ms_registry *reg, const char *project, const char *dataset,
+                                  int64_t generation, bool committed,
+                                  const char *identity_after, ms_error *err) {
+  return data_finish(reg, project, dataset, generation, committed, identity_after, NULL, err);
+}
+
+ms_status ms_registry_data_finish_counts(ms_registry *reg, const char *project,
+                                         const char *dataset, int64_t generation,
+                                         const ms_reg_data_commit *counts,
+                                         const char *identity_after, ms_error *err) {
+  return data_finish(reg, project, dataset, generation, true, identity_after, counts, err);
+}
+
+void ms_reg_data_commits_free(ms_reg_data_commit *c, int n) {
+  if (!c) return;
+  for (int i = 0; i < n; i++) {
+    ms_free(c[i].dataset);
+    ms_free(c[i].kind);
+    ms_free(c[i].state);
+    ms_free(c[i].path);
+    ms_free(c[i].identity_before);
+    ms_free(c[i].identity_after);
+    ms_free(c[i].detail_json);
+    ms_free(c[i].created_at);
+    ms_free(c[i].user);
+    ms_free(c[i].host);
+  }
+  ms_free(c);
+}
+
+ms_status ms_registry_data_commits(ms_registry *reg, const char *project, const char *dataset,
+                                   ms_reg_data_commit **out, int *out_n, ms_error *err) {
+  ms_status st = data_args(reg, project, dataset, err);
+  if (st != MS_OK) return st;
+  if (!out || !out_n) return ms_error_set(err, MS_ERR_INVALID, "registry: bad argument");
+  *out = NULL;
+  *out_n = 0;
+  ms_reg_rows r;
+  const char *p[] = {project, dataset};
+  /* Cast for the sort: the columns are BIGINT on both back ends already; the ORDER BY
+   * is numeric there. */
+  st = q(reg,
+         "SELECT generation, dataset, kind, state, path, rows_added, rows_removed, "
+         "files_added, files_removed, total_rows, total_files, identity_before, "
+         "identity_after, detail_json, created_at, \"user\", host FROM data_commits "
+         "WHERE project = ? AND dataset = ? ORDER BY generation, attempt",
+         p, 2, &r, err);
+  if (st != MS_OK) return st;
+  ms_reg_data_commit *c = ms_calloc((size_t)r.n_rows + 1, sizeof *c);
+  if (!c) {
+    ms_reg_rows_reset(&r);
+    return oom(err);
+  }
+  for (int i = 0; i < r.n_rows; i++) {
+    c[i].generation = to_i64(ms_reg_cell(&r, i, 0));
+    c[i].dataset = take(&r, i, 1);
+    c[i].kind = take(&r, i, 2);
+    c[i].state = take(&r, i, 3);
+    c[i].path = take(&r, i, 4);
+    c[i].rows_added = to_i64(ms_reg_cell(&r, i, 5));
+    c[i].rows_removed = to_i64(ms_reg_cell(&r, i, 6));
+    c[i].files_added = to_i64(ms_reg_cell(&r, i, 7));
+    c[i].files_removed = to_i64(ms_reg_cell(&r, i, 8));
+    c[i].total_rows = to_i64(ms_reg_cell(&r, i, 9));
+    c[i].total_files = to_i64(ms_reg_cell(&r, i, 10));
+    c[i].identity_before = take(&r, i, 11);
+    c[i].identity_after = take(&r, i, 12);
+    c[i].detail_json = take(&r, i, 13);
+    c[i].created_at = take(&r, i, 14);
+    c[i].user = take(&r, i, 15);
+    c[i].host = take(&r, i, 16);
+  }
+  *out = c;
+  *out_n = r.n_rows;
+  ms_reg_rows_reset(&r);
+  return MS_OK;
+}
+
+void ms_registry_strings_free(char **s, int n) {
+  if (!s) return;
+  for (int i = 0; i < n; i++) ms_free(s[i]);
+  ms_free(s);
+}
+
+static int str_cmp(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+ms_status ms_registry_data_datasets(ms_registry *reg, const char *project, char ***out,
+                                    int *out_n, ms_error *err) {
+  if (!reg || !project || !out || !out_n)
+    return ms_error_set(err, MS_ERR_INVALID, "registry: bad argument");
+  *out = NULL;
+  *out_n = 0;
+  ms_reg_rows r;
+  const char *p[] = {project};
+  ms_status st = q(reg, "SELECT DISTINCT dataset FROM data_commits WHERE project = ?", p, 1, &r,
+                   err);
+  if (st != MS_OK) return st;
+  char **s = ms_calloc((size_t)r.n_rows + 1, sizeof *s);
+  if (!s) {
+    ms_reg_rows_reset(&r);
+    return oom(err);
+  }
+  int n = 0;
+  for (int i = 0; i < r.n_rows; i++)
+    if (ms_reg_cell(&r, i, 0)) s[n++] = take(&r, i, 0);
+  ms_reg_rows_reset(&r);
+  qsort(s, (size_t)n, sizeof *s, str_cmp);
+  *out = s;
   *out_n = n;
   return MS_OK;
 }

@@ -205,7 +205,7 @@ static void parse_offline_store(cfgctx *c, const ms_ynode *n) {
       "target_partition_size_mb", "max_parallelism_multiplier", "window_size_for_joins",
       "enable_logging", "ray_conf", "enable_ray_logging", "ray_address", "staging_location",
       "use_kuberay", "kuberay_conf", "enable_distributed_joins", "cluster_name", "auth_token",
-      "num_gpus", "gpu_batch_format", "worker_task_options"};
+      "num_gpus", "gpu_batch_format", "worker_task_options", "file_retention_seconds"};
   /* Ray keys with no meaning here, and why. */
   static const char *const noop[][2] = {
       {"ray_address", "does nothing: morsel runs in-process or under MPI, not on a Ray cluster"},
@@ -264,6 +264,9 @@ static void parse_offline_store(cfgctx *c, const ms_ynode *n) {
         else
           cfg->window_size_for_joins_s = secs;
       }
+    } else if (!strcmp(k, "file_retention_seconds")) {
+      /* How long files removed by a commit stay for readers that listed them (store.h). */
+      want_int(c, v, "file_retention_seconds", 0, &cfg->file_retention_seconds);
     } else if (!strcmp(k, "enable_logging")) {
       want_bool(c, v, "enable_logging", &cfg->enable_logging);
     } else if (!strcmp(k, "enable_ray_logging")) {

@@ -416,21 +416,21 @@ static void test_schema_version(void) {
   CHECK(set_schema_version("99"));
   reg = (ms_registry *)1;
   ms_status st = ms_registry_open(loc(), &reg, &err);
-  int restored = set_schema_version("1");
+  int restored = set_schema_version("2");
   CHECK(st == MS_ERR_UNSUPPORTED);
   CHECK(reg == NULL);
   CHECK(restored);
   CHECK_MSG(strstr(err.message, "was written by a newer morsel (schema 99, this build "
-                                "understands 1)") != NULL,
+                                "understands 2)") != NULL,
             "%s", err.message);
   CHECK(strncmp(err.message, "registry ", 9) == 0);
   CHECK_OK(ms_registry_open(loc(), &reg, &err), &err);
   ms_registry_close(reg);
-  /* an older schema value (0) is migrated forward to 1 */
+  /* an older schema value (0) is migrated forward to 2 */
   CHECK(set_schema_version("0"));
   CHECK_OK(ms_registry_open(loc(), &reg, &err), &err);
   ms_registry_close(reg);
-  CHECK(set_schema_version("1")); /* exactly one row, value rewritten */
+  CHECK(set_schema_version("2")); /* exactly one row, value rewritten */
 }
 
 static void test_open_errors(void) {
