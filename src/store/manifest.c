@@ -202,7 +202,7 @@ static bool str(mparse *p, char **out) {
       }
       break;
     default:
-      p->i--;
+      p->i -= 2; /* point at the backslash */
       ms_free(buf);
       return FAIL(p, "bad escape '\\%c'", e);
     }
