@@ -5,15 +5,15 @@
  * timestamps as ISO-8601 (as the CSV writer writes them), bools as true/false, strings as
  * they are, nulls as __HIVE_DEFAULT_PARTITION__ (what the dataset reader reads back as
  * null). A string value the dataset reader could not read back as the same folder (empty,
- * containing '/', starting with '.' or '_' (hidden), or equal to the null folder name) is
- * refused with its row and column. Groups are written in sorted folder order; inside a group
- * rows keep their input order, and a group of more than max_file_rows rows is cut into
- * several files in that order. Partition columns are not stored inside the files.
+ * containing '/', or equal to the null folder name) is refused with its row and column.
+ * Groups are written in sorted folder order; inside a group rows keep their input order,
+ * and a group of more than max_file_rows rows is cut into several files in that order. Partition columns are not stored inside the files.
  *
  * Each file gets a fresh token path from ms_store_new_path (so it sorts after every file
  * written before it) and is written through the atomic writer (temporary hidden name, fsync,
  * rename): Parquet with zstd and statistics, CSV with a header. Nothing is committed here;
- * the caller commits the returned list. When any file fails, the files this call already
+ * the caller commits the returned list (crash tests: MORSEL_CRASH_POINT=mid-data kills the
+ * process after the first file of several is renamed). When any file fails, the files this call already
  * renamed into place are removed again (they would be orphans for ms_store_gc otherwise). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +23,7 @@
 #include "morsel/alloc.h"
 #include "morsel/csv.h"
 #include "morsel/parquet.h"
+#include "store/store_int.h"
 #include "write/write_int.h"
 
 #define HIVE_NULL "__HIVE_DEFAULT_PARTITION__"
@@ -64,7 +65,6 @@ static bool part_value(const ms_column *c, int64_t row, char *buf, size_t size, 
     const uint8_t *p = ms_column_get_bytes(c, row, &len);
     if (len == 0) *why = "an empty string cannot name a partition folder";
     else if (memchr(p, '/', (size_t)len)) *why = "a partition value cannot contain '/'";
-    else if (p[0] == '.' || p[0] == '_') *why = "a partition value cannot start with '.' or '_' (the folder would be hidden)";
     else if ((size_t)len >= size) *why = "a partition value longer than 200 bytes";
     else if ((size_t)len == strlen(HIVE_NULL) && !memcmp(p, HIVE_NULL, (size_t)len)) *why = "the value " HIVE_NULL " means null";
     if (*why) return false;
@@ -293,7 +293,9 @@ ms_status wr_write_parts(ms_store *s, const ms_table *t, const char *const *part
   }
   if (st == MS_OK) qsort(gr.g, (size_t)gr.n, sizeof *gr.g, cmp_group);
   /* Write each group, cut into files of at most max_file_rows rows. */
-  int64_t done = 0;
+  int64_t done = 0, n_files = 0;
+  for (int gi = 0; gi < gr.n; gi++)
+    n_files += max_file_rows > 0 ? (gr.g[gi].n + max_file_rows - 1) / max_file_rows : 1;
   for (int gi = 0; st == MS_OK && gi < gr.n; gi++) {
     group *g = &gr.g[gi];
     int64_t per = max_file_rows > 0 ? max_file_rows : g->n;
@@ -305,6 +307,8 @@ ms_status wr_write_parts(ms_store *s, const ms_table *t, const char *const *part
       if (st == MS_OK) st = write_one(s, part, g->dir, format, pool, &w, err);
       ms_table_release(part);
       if (st != MS_OK) break;
+      /* Crash tests: killed with one file of several renamed (an orphan, never live). */
+      if (w.n == 1 && n_files > 1) ms_store_crash_point("mid-data");
       done += m;
       if (opts && opts->progress) opts->progress(opts->progress_ctx, "write", done, n_rows);
     }
