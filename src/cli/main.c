@@ -103,6 +103,13 @@ static const cli_opt_spec k_pull_opts[] = {
     {"no-features", NULL, "no features: join keys and timestamps only"},
     JOB_OPTS,
 };
+static const cli_opt_spec k_write_batch_opts[] = {
+    REPO_OPTS,
+    {"feature-view", "NAME", "the feature view whose source the rows are appended to"},
+    {"input", "FILE", "the batch: a Parquet or CSV file with the source's columns (logical names)"},
+    {"threads", "N", "worker threads (default: offline_store.threads; 0 = all cores)"},
+    {"quiet", NULL, "no progress line and no summary"},
+};
 static const cli_opt_spec k_saved_opts[] = {
     REPO_OPTS,
     {"json", NULL, "machine-readable JSON instead of text"},
@@ -143,6 +150,14 @@ static const cli_opt_spec k_cutoffs_opts[] = {REPO_OPTS, CUTOFF_OPTS};
   "row per join-key tuple (largest timestamp, then created, then source order); pull-all keeps\n"  \
   "every row, ordered by timestamp (stable). Columns: join keys, features, timestamp, created.\n" \
   "--features a,b keeps those features (in that order); --no-features keeps keys and timestamps."
+
+#define WRITE_BATCH_NOTES                                                                         \
+  "The batch must carry exactly the source's columns by logical name (field_mapping applied),\n"  \
+  "in any order, with compatible types; otherwise nothing is written and the error lists every\n" \
+  "missing, extra and mistyped column. A null join key, event timestamp or date partition value,\n" \
+  "an out-of-range number or an unparseable cell is refused with its row and column. A directory\n" \
+  "source gets new part files (hive folders as its files have, or by date_partition_column) in\n" \
+  "one commit; a single-file source is rewritten atomically as old rows then new. docs/writing.md."
 
 #define OBJECTS_USAGE "list | describe NAME | history NAME"
 #define OBJECTS_NOTES                                                                         \
@@ -241,6 +256,8 @@ static const cli_command k_commands[] = {
     {"cutoffs", "VIEW", 1, 1, "print an aggregation view's cutoffs, one per line",
      "Start and end may use first_event and last_event (the view's first and last event time).",
      OPTS(k_cutoffs_opts), cli_cmd_cutoffs},
+    {"write-batch", "", 0, 0, "append a batch of rows to a feature view's source (offline_write_batch)",
+     WRITE_BATCH_NOTES, OPTS(k_write_batch_opts), cli_cmd_write_batch},
     {"lineage", "NAME", 1, 1, "the graph around an object: what it reads and what reads it",
      "NAME is an object name, or KIND:NAME when several kinds share it (kinds: entity,\n"
      "data_source, feature_view, on_demand_feature_view, feature_service, saved_dataset).",
