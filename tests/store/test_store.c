@@ -81,9 +81,25 @@ static bool write_rows(const char *dir, const char *rel, int rows, int base) {
   return write_file(dir, rel, text);
 }
 
+/* The registry: SQLite in the test's directory, or the PostgreSQL server named by
+ * MS_REGISTRY_LOCATION (test_store_pg.sh), where each test uses its own project. */
+static char g_proj[256] = "p";
+
+static bool pg_mode(void) {
+  const char *env = getenv("MS_REGISTRY_LOCATION");
+  return env && *env;
+}
+
 static ms_registry *open_reg(const char *dir, ms_error *err) {
   char loc[1300];
   snprintf(loc, sizeof loc, "%s/registry.db", dir);
+  if (pg_mode()) {
+    snprintf(loc, sizeof loc, "%s", getenv("MS_REGISTRY_LOCATION"));
+    const char *slash = strrchr(dir, '/');
+    static int run; /* set before any fork, so children name the same project */
+    if (!run) run = (int)getpid();
+    snprintf(g_proj, sizeof g_proj, "p_%d_%s", run, slash ? slash + 1 : dir);
+  }
   ms_registry *reg = NULL;
   if (ms_registry_open(loc, &reg, err) != MS_OK) return NULL;
   return reg;
@@ -94,7 +110,7 @@ static ms_store *open_store(const char *root, ms_registry *reg, bool single, int
   ms_store_options o;
   ms_store_options_init(&o);
   o.registry = reg;
-  o.project = "p";
+  o.project = g_proj;
   o.dataset = single ? "source:single" : "source:dir";
   o.single_file = single;
   o.retention_seconds = retention;
@@ -481,7 +497,7 @@ static void test_commits_model(void) {
   /* The registry recorded every commit, committed, with the live totals. */
   ms_reg_data_commit *rc = NULL;
   int nrc = 0;
-  CHECK_OK(ms_registry_data_commits(reg, "p", "source:dir", &rc, &nrc, &err), &err);
+  CHECK_OK(ms_registry_data_commits(reg, g_proj, "source:dir", &rc, &nrc, &err), &err);
   CHECK_EQ_INT(nrc, gen);
   for (int i = 0; i < nrc; i++) {
     CHECK_EQ_INT(rc[i].generation, i + 1);
@@ -587,7 +603,7 @@ static const char *state_of(ms_registry *reg, const char *dataset, int64_t gen) 
   ms_reg_data_commit *c = NULL;
   int n = 0;
   buf[0] = '\0';
-  if (ms_registry_data_commits(reg, "p", dataset, &c, &n, NULL) != MS_OK) return "error";
+  if (ms_registry_data_commits(reg, g_proj, dataset, &c, &n, NULL) != MS_OK) return "error";
   for (int i = 0; i < n; i++)
     if (c[i].generation == gen) snprintf(buf, sizeof buf, "%s", c[i].state); /* last attempt */
   ms_reg_data_commits_free(c, n);
@@ -614,8 +630,8 @@ static void test_recovery_directory(void) {
   /* 1. A writer died after prepare, before the rename: prepared gen 2, manifest at 1. */
   ms_reg_data_commit r = {.generation = 2, .dataset = "source:dir", .kind = "write_batch",
                           .path = root};
-  CHECK_OK(ms_registry_data_prepare(reg, "p", &r, &err), &err);
-  CHECK(ms_registry_data_prepare(reg, "p", &r, &err) == MS_ERR_CONFLICT); /* taken */
+  CHECK_OK(ms_registry_data_prepare(reg, g_proj, &r, &err), &err);
+  CHECK(ms_registry_data_prepare(reg, g_proj, &r, &err) == MS_ERR_CONFLICT); /* taken */
   ms_store_status st;
   CHECK_OK(ms_store_check(s, &st, &err), &err);
   CHECK(!st.agrees && st.n_prepared == 1);
@@ -626,7 +642,7 @@ static void test_recovery_directory(void) {
   CHECK_OK(ms_store_check(s, &st, &err), &err);
   CHECK_MSG(st.agrees, "%s", st.message);
   /* 2. A writer died after the rename, before committed: prepared gen 2, manifest at 2. */
-  CHECK_OK(ms_registry_data_prepare(reg, "p", &r, &err), &err); /* aborted gen may retry */
+  CHECK_OK(ms_registry_data_prepare(reg, g_proj, &r, &err), &err); /* aborted gen may retry */
   ms_manifest m;
   ms__manifest_meta meta = {"write_batch", 1};
   CHECK_OK(ms_manifest_read(root, &m, &err), &err);
@@ -650,13 +666,13 @@ static void test_recovery_directory(void) {
   /* Records: gen 1 committed, gen 2 aborted then committed, gen 3 committed. */
   ms_reg_data_commit *rc;
   int n;
-  CHECK_OK(ms_registry_data_commits(reg, "p", "source:dir", &rc, &n, &err), &err);
+  CHECK_OK(ms_registry_data_commits(reg, g_proj, "source:dir", &rc, &n, &err), &err);
   CHECK_EQ_INT(n, 4);
   CHECK(rc[1].generation == 2 && !strcmp(rc[1].state, "aborted"));
   CHECK(rc[2].generation == 2 && !strcmp(rc[2].state, "committed"));
   ms_reg_data_commits_free(rc, n);
   char **names;
-  CHECK_OK(ms_registry_data_datasets(reg, "p", &names, &n, &err), &err);
+  CHECK_OK(ms_registry_data_datasets(reg, g_proj, &names, &n, &err), &err);
   CHECK_EQ_INT(n, 1);
   CHECK_STR(names[0], "source:dir");
   ms_registry_strings_free(names, n);
@@ -716,7 +732,7 @@ static void test_single_file(void) {
   identity(path, id1, sizeof id1);
   ms_reg_data_commit *rc;
   int n;
-  CHECK_OK(ms_registry_data_commits(reg, "p", "source:single", &rc, &n, &err), &err);
+  CHECK_OK(ms_registry_data_commits(reg, g_proj, "source:single", &rc, &n, &err), &err);
   CHECK_EQ_INT(n, 1);
   CHECK_STR(rc[0].state, "committed");
   CHECK_STR(rc[0].identity_before, "absent");
@@ -741,13 +757,13 @@ static void test_single_file(void) {
   /* 4. recovery: prepared with the current identity (rename never happened) -> aborted */
   ms_reg_data_commit r = {.generation = 2, .dataset = "source:single", .kind = "write_batch",
                           .path = path, .identity_before = id1};
-  CHECK_OK(ms_registry_data_prepare(reg, "p", &r, &err), &err);
+  CHECK_OK(ms_registry_data_prepare(reg, g_proj, &r, &err), &err);
   int resolved;
   CHECK_OK(ms_store_recover(s, &resolved, &err), &err);
   CHECK_EQ_INT(resolved, 1);
   CHECK_STR(state_of(reg, "source:single", 2), "aborted");
   /* 5. recovery: prepared, then the file was replaced (rename happened) -> committed */
-  CHECK_OK(ms_registry_data_prepare(reg, "p", &r, &err), &err);
+  CHECK_OK(ms_registry_data_prepare(reg, g_proj, &r, &err), &err);
   CHECK_OK(rewrite(path, "id,v\n1,10\n2,20\n", &err), &err);
   CHECK_OK(ms_store_check(s, &st, &err), &err);
   CHECK(!st.agrees);
@@ -756,7 +772,7 @@ static void test_single_file(void) {
   CHECK_STR(state_of(reg, "source:single", 2), "committed");
   char id2[128];
   identity(path, id2, sizeof id2);
-  CHECK_OK(ms_registry_data_commits(reg, "p", "source:single", &rc, &n, &err), &err);
+  CHECK_OK(ms_registry_data_commits(reg, g_proj, "source:single", &rc, &n, &err), &err);
   CHECK_STR(rc[n - 1].identity_after, id2);
   ms_reg_data_commits_free(rc, n);
   CHECK_OK(ms_store_check(s, &st, &err), &err);
@@ -905,7 +921,7 @@ static void test_concurrent_appenders(void) {
   ms_dataset_close(ds);
   ms_reg_data_commit *rc;
   int n;
-  CHECK_OK(ms_registry_data_commits(reg, "p", "source:dir", &rc, &n, &err), &err);
+  CHECK_OK(ms_registry_data_commits(reg, g_proj, "source:dir", &rc, &n, &err), &err);
   CHECK_EQ_INT(n, PROCS * EACH);
   for (int i = 0; i < n; i++) {
     CHECK_EQ_INT(rc[i].generation, i + 1);
@@ -992,6 +1008,7 @@ static void test_gc(void) {
 /* ---------------------------------------------------------------- registry migration */
 
 static void test_registry_migration(void) {
+  if (pg_mode()) return; /* the registry suite covers PostgreSQL's schema steps */
   ms_error err;
   ms_error_init(&err);
   const char *dir = fresh_dir("migrate");
@@ -1012,12 +1029,12 @@ static void test_registry_migration(void) {
   ms_reg_data_commit r = {.generation = 1, .dataset = "logs:svc", .kind = "write_logs",
                           .path = "/x", .rows_added = 5, .total_rows = 5, .total_files = 1,
                           .user = "u", .host = "h", .detail_json = "{\"k\":1}"};
-  CHECK_OK(ms_registry_data_prepare(reg, "p", &r, &err), &err);
-  CHECK_OK(ms_registry_data_finish(reg, "p", "logs:svc", 1, true, NULL, &err), &err);
-  CHECK(ms_registry_data_finish(reg, "p", "logs:svc", 1, true, NULL, &err) == MS_ERR_NOT_FOUND);
+  CHECK_OK(ms_registry_data_prepare(reg, g_proj, &r, &err), &err);
+  CHECK_OK(ms_registry_data_finish(reg, g_proj, "logs:svc", 1, true, NULL, &err), &err);
+  CHECK(ms_registry_data_finish(reg, g_proj, "logs:svc", 1, true, NULL, &err) == MS_ERR_NOT_FOUND);
   ms_reg_data_commit *rc;
   int n;
-  CHECK_OK(ms_registry_data_commits(reg, "p", "logs:svc", &rc, &n, &err), &err);
+  CHECK_OK(ms_registry_data_commits(reg, g_proj, "logs:svc", &rc, &n, &err), &err);
   CHECK_EQ_INT(n, 1);
   CHECK_STR(rc[0].kind, "write_logs");
   CHECK_STR(rc[0].user, "u");
@@ -1025,7 +1042,7 @@ static void test_registry_migration(void) {
   CHECK_EQ_INT(rc[0].rows_added, 5);
   ms_reg_data_commits_free(rc, n);
   int64_t pg;
-  CHECK_OK(ms_registry_generation(reg, "p", &pg, &err), &err);
+  CHECK_OK(ms_registry_generation(reg, g_proj, &pg, &err), &err);
   CHECK_EQ_INT(pg, 0); /* data commits do not make definition plans stale */
   ms_registry_close(reg);
 }
