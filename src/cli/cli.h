@@ -62,6 +62,8 @@ ms_status cli_cmd_feature_services(const cli_args *a, ms_error *err);
 ms_status cli_cmd_saved_datasets(const cli_args *a, ms_error *err);
 ms_status cli_cmd_lineage(const cli_args *a, ms_error *err);
 ms_status cli_cmd_registry_dump(const cli_args *a, ms_error *err);
+/* Managed datasets: commit state, recovery, GC (cmd_store.c). */
+ms_status cli_cmd_data_status(const cli_args *a, ms_error *err);
 
 /* Aggregation views: snapshots at cutoffs and the cutoff schedule (cmd_compute.c). */
 ms_status cli_cmd_compute(const cli_args *a, ms_error *err);

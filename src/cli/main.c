@@ -69,6 +69,11 @@ static const cli_opt_spec k_lineage_opts[] = {
     {"format", "F", "tree (default), dot (Graphviz) or json"},
     {"json", NULL, "same as --format json"},
 };
+static const cli_opt_spec k_data_status_opts[] = {
+    REPO_OPTS,
+    {"repair", NULL, "resolve prepared commit records first (recovery)"},
+    {"gc", NULL, "delete removed files past the retention, old orphans and temporary files"},
+};
 static const cli_opt_spec k_dump_opts[] = {
     REPO_OPTS,
     {"json", NULL, "accepted for symmetry: the dump is always JSON"},
@@ -262,6 +267,15 @@ static const cli_command k_commands[] = {
      "NAME is an object name, or KIND:NAME when several kinds share it (kinds: entity,\n"
      "data_source, feature_view, on_demand_feature_view, feature_service, saved_dataset).",
      OPTS(k_lineage_opts), cli_cmd_lineage},
+    {"data-status", "[DATASET...]", 0, CLI_MAX_POS,
+     "the managed datasets' commit state: generations, live files, agreement with the registry",
+     "For each managed dataset the registry knows (or those named, e.g. source:driver_source,\n"
+     "logs:SERVICE, aggregations:VIEW): the manifest's and the registry's generation, live\n"
+     "files, rows and bytes, files awaiting deletion, orphans (token files no commit lists),\n"
+     "and whether files and registry agree. --repair resolves records left by a killed\n"
+     "writer, --gc deletes what offline_store.file_retention_seconds allows. Exit status 1\n"
+     "when any dataset disagrees after the requested repairs. The layout: docs/storage.md.",
+     OPTS(k_data_status_opts), cli_cmd_data_status},
     {"registry-dump", "", 0, 0, "print the project's whole registry (objects and lineage) as JSON",
      NULL, OPTS(k_dump_opts), cli_cmd_registry_dump},
 };
