@@ -9,8 +9,9 @@
  *  - a directory source (plain or hive-partitioned) gets new token part files in the
  *    source's format through wr_write_parts, grouped by the hive partition columns its
  *    existing files have, or - for a source with no data yet - by its
- *    date_partition_column (`<column>=YYYY-MM-DD/` folders); then one manifest commit of
- *    the managed dataset "source:<name>" (ms_store_commit_files);
+ *    date_partition_column (`<column>=YYYY-MM-DD/` folders), a batch larger in memory than
+ *    target_partition_size_mb cut into several files; then one manifest commit of the
+ *    managed dataset "source:<name>" (ms_store_commit_files);
  *  - a single-file source is rewritten: under the file's lock (ms_store_single_begin) the
  *    old rows are read (with the batch schema as their types), the old rows then the new
  *    ones are written through the atomic writer over the file, and the transaction is
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "columnar/column.h"
 #include "morsel/alloc.h"
 #include "morsel/csv.h"
 #include "morsel/fs.h"
@@ -381,6 +383,24 @@ static ms_status write_single(ms_repo *repo, ms_registry *reg, const batch_ctx *
   return st;
 }
 
+/* Rows per part file: a batch larger in memory than offline_store.target_partition_size_mb
+ * is cut so that no file holds more than about that much data (files are smaller than the
+ * memory they came from: encoded and compressed), keeping big batches readable in parallel;
+ * 0 = no cut. */
+static int64_t file_rows(ms_repo *repo, const ms_table *t) {
+  int64_t mb = ms_repo_get_config(repo)->target_partition_size_mb;
+  int64_t target = (mb > 0 ? mb : 64) << 20, bytes = 0, rows = ms_table_num_rows(t);
+  for (int i = 0; i < ms_table_num_columns(t); i++) {
+    const ms_column *c = ms_table_column(t, i);
+    if (c->validity) bytes += c->validity->size;
+    if (c->values) bytes += c->values->size;
+    if (c->data) bytes += c->data->size;
+  }
+  if (bytes <= target || rows <= 1) return 0;
+  int64_t per = (int64_t)((double)rows * (double)target / (double)bytes);
+  return per > 0 ? per : 1;
+}
+
 static ms_status write_dir(ms_repo *repo, ms_registry *reg, const batch_ctx *c, ms_dataset *ds,
                            const ms_table *t, ms_pool *pool, const ms_write_options *opts,
                            ms_write_result *res, ms_error *err) {
@@ -401,7 +421,8 @@ static ms_status write_dir(ms_repo *repo, ms_registry *reg, const batch_ctx *c, 
   int n_files = 0;
   ms_status st = ms_store_open(c->src->path, &so, &s, err);
   if (st == MS_OK)
-    st = wr_write_parts(s, t, parts, n_parts, c->format, 0, pool, opts, &files, &n_files, err);
+    st = wr_write_parts(s, t, parts, n_parts, c->format, file_rows(repo, t), pool, opts, &files,
+                        &n_files, err);
   int64_t gen = 0;
   int64_t rows = ms_table_num_rows(t);
   if (st == MS_OK && n_files > 0) {

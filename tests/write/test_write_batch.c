@@ -965,7 +965,51 @@ static void test_concurrent_appenders(void) {
   env_close(&e);
 }
 
+/* A batch larger in memory than target_partition_size_mb is cut into several files, in
+ * order; the dataset reads the batch back exactly. */
+static void test_large_batch_files(void) {
+  make_repo("large", "  target_partition_size_mb: 1\n", k_defs);
+  env e;
+  e.repo = load(g_dir);
+  CHECK(e.repo);
+  CHECK(ms_registry_open(ms_repo_get_config(e.repo)->registry_location, &e.reg, NULL) == MS_OK);
+  enum { N = 100000 };
+  int64_t *id = malloc(N * sizeof *id), *ts = malloc(N * sizeof *ts), *tr = malloc(N * sizeof *tr);
+  double *cv = malloc(N * sizeof *cv);
+  for (int i = 0; i < N; i++) {
+    id[i] = i % 977;
+    ts[i] = T("2024-03-01") + (int64_t)i * 1000000000LL;
+    tr[i] = i;
+    cv[i] = i % 13 ? (double)i / 4 : NAN;
+  }
+  /* 4 columns of 8 bytes: about 3.2 MB in memory, so at least 3 files of about 1 MB */
+  ms_table *t = mk_table("driver_id", col_i64(id, N), "event_timestamp", col_ts(ts, N, MS_UNIT_MICRO, "UTC"),
+                         "conv_rate", col_f64(cv, N), "trips", col_i64(tr, N), NULL);
+  ms_write_result res;
+  ms_error err;
+  CHECK_OK(wb(&e, "fv_pq", t, &res, &err), &err); /* a single file: never cut */
+  CHECK_EQ_INT(res.files_written, 1);
+  ms_write_result_reset(&res);
+  CHECK_OK(wb(&e, "fv_mapped", t, &res, &err), &err);
+  CHECK_MSG(res.files_written >= 3 && res.files_written <= 5, "%lld files", (long long)res.files_written);
+  int64_t nfiles = res.files_written;
+  CHECK_EQ_INT(res.generation, 1);
+  ms_write_result_reset(&res);
+  ms_dataset *ds = NULL;
+  ms_table *back = NULL;
+  CHECK_OK(ms_dataset_open(NULL, repo_path("data/mapped"), NULL, &ds, &err), &err);
+  CHECK_EQ_INT(ms_dataset_num_files(ds), nfiles);
+  CHECK_OK(ms_dataset_read(ds, NULL, &back, NULL, &err), &err);
+  ms_dataset_close(ds);
+  CHECK_EQ_INT(ms_table_num_rows(back), N);
+  CHECK(col_is_i64(back, "drv", id, N) && col_is_i64(back, "trips", tr, N) && col_is_f64(back, "rate_raw", cv, N));
+  ms_table_release(back);
+  ms_table_release(t);
+  free(id), free(ts), free(tr), free(cv);
+  env_close(&e);
+}
+
 MS_TEST_MAIN(MS_TEST(test_schema), MS_TEST(test_directory), MS_TEST(test_hive_and_csv_dir),
              MS_TEST(test_single_files), MS_TEST(test_field_mapping), MS_TEST(test_empty_source_dir),
              MS_TEST(test_refusals), MS_TEST(test_arrow_stream), MS_TEST(test_random_batches),
-             MS_TEST(test_concurrent_appenders))
+             MS_TEST(test_concurrent_appenders), MS_TEST(test_large_batch_files))
