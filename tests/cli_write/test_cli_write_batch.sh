@@ -187,6 +187,17 @@ expect_eq "b3 summary" "$out" "wrote 1 rows to $R/data/driver (1 files, generati
 run_rc env MORSEL_PROGRESS=1 "$M" write-batch -C "$R" --feature-view driver_stats --input "$T/b3.csv" --quiet
 [ -z "$err" ] && [ -z "$out" ] || fail "--quiet printed: $out $err"
 
+# ---- files and registry agree (morsel data-status): no orphan left by the refusals
+run_rc "$M" data-status -C "$R"
+[ $rc = 0 ] || fail "data-status: rc $rc: $out $err"
+expect_eq "data-status" "$(grep -E '^source:|generation|orphans|agrees' <<<"$out" | sed "s|$R|R|")" "source:driver_source: R/data/driver
+  generation 4 (manifest 4, registry 4)
+  pending deletions: 0, orphans: 0
+  agrees
+source:single_source: R/data/single.csv (single file)
+  generation 2 (file 2, registry 2)
+  agrees"
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)" >&2
   exit 1
