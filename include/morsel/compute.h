@@ -6,9 +6,13 @@
  *      source position); then one parallel task per cutoff T computes, for every entity in
  *      the population at T, each aggregation over its window and the derived outputs, and
  *      the result (join keys, features, event_timestamp = T) is written as the view's
- *      offline data: one Parquet file per cutoff under ms_compute_snapshot_dir, each
- *      written to a temporary name, fsynced and renamed (a recomputed cutoff replaces its
- *      file whole). Retrieval then reads these snapshots like any feature view's source.
+ *      offline data: one Parquet file per cutoff under ms_compute_snapshot_dir, a managed
+ *      dataset (include/morsel/store.h): each file is written to a temporary name, fsynced
+ *      and renamed to a token name (`cutoff=<YYYYMMDDTHHMMSS[fffffffff]>.m<16 hex>.parquet`),
+ *      then one commit publishes them all and removes the files they replace (the same
+ *      cutoffs computed before, and other cutoffs' files from an older definition); removed
+ *      files stay readable until ms_store_gc deletes them after the retention. Retrieval
+ *      then reads these snapshots like any feature view's source.
  *  (b) as of each entity row: the same kernel run for the (keys, T) of entity rows during
  *      get_historical_features, for any timestamps, with no snapshots.
  *
@@ -31,6 +35,7 @@
 #include <stdint.h>
 
 #include "morsel/offline.h"
+#include "morsel/registry.h"
 #include "morsel/repo.h"
 #include "morsel/status.h"
 #include "morsel/table.h"
@@ -51,6 +56,9 @@ typedef struct ms_compute_options {
   int threads;             /* 0 = the repository config */
   ms_progress_fn progress; /* stages "read <view>", "compute <view>", "write <view>" */
   void *progress_ctx;
+  /* Issue 6: the snapshot commits are recorded in this registry as dataset
+   * "aggregations:<view>", kind "compute" (NULL = no records, e.g. library use). */
+  ms_registry *registry;
 } ms_compute_options;
 
 /* What a compute run did (ms_compute_result_reset frees it). */
@@ -58,7 +66,9 @@ typedef struct ms_compute_result {
   int n_cutoffs;
   int64_t *cutoff_ns;      /* UTC ns, ascending */
   int64_t *rows;           /* population size (rows written) per cutoff */
-  char **paths;            /* the file written per cutoff */
+  char **paths;            /* the file written per cutoff (absolute) */
+  int64_t generation;      /* the snapshot directory's manifest generation after the commit
+                              (0 when nothing was committed: no cutoffs and nothing removed) */
   int64_t source_rows;     /* rows read from the source */
   int64_t rows_kept;       /* after the view filter and null-key/timestamp removal */
   double ms_read, ms_compute, ms_write;

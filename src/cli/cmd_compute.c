@@ -142,9 +142,9 @@ static ms_status print_view(cli_buf *b, const cli_repo *r, const char *view, con
   int nk = n_join_keys(r->repo, view);
   int64_t total = 0;
   char *dir = ms_compute_snapshot_dir(r->repo, view);
-  cli_buf_printf(b, "%s: %d cutoff%s, %lld source rows, %lld kept; snapshots in %s\n", view, res->n_cutoffs,
-                 res->n_cutoffs == 1 ? "" : "s", (long long)res->source_rows, (long long)res->rows_kept,
-                 dir ? dir : "?");
+  cli_buf_printf(b, "%s: %d cutoff%s, %lld source rows, %lld kept; snapshots in %s (generation %lld)\n", view,
+                 res->n_cutoffs, res->n_cutoffs == 1 ? "" : "s", (long long)res->source_rows,
+                 (long long)res->rows_kept, dir ? dir : "?", (long long)res->generation);
   ms_free(dir);
   ms_status st = MS_OK;
   for (int i = 0; st == MS_OK && i < res->n_cutoffs; i++) {
@@ -184,10 +184,11 @@ ms_status cli_cmd_compute(const cli_args *a, ms_error *err) {
   if (st == MS_OK) st = cli_opt_int(a, "threads", 0, 4096, &threads, err);
   bool quiet = cli_opt(a, "quiet") != NULL;
   cli_repo r = {0};
-  if (st == MS_OK) st = cli_repo_open(a, false, &r, err);
+  /* the registry records each view's snapshot commit (dataset "aggregations:<view>") */
+  if (st == MS_OK) st = cli_repo_open(a, true, &r, err);
   cli_progress prog;
   cli_progress_init(&prog, quiet);
-  ms_compute_options o = {(int)threads, cli_progress_update, &prog};
+  ms_compute_options o = {(int)threads, cli_progress_update, &prog, r.reg};
   int nv = a->n_pos;
   ms_compute_result res[CLI_MAX_POS];
   memset(res, 0, sizeof res);

@@ -8,11 +8,17 @@
  * it get nulls.
  *
  * Snapshot files: <storage_path>/aggregations/<view>/cutoff=<YYYYMMDDTHHMMSS[fffffffff]>
- * .parquet, written by the Parquet writer under a temporary name, fsynced and renamed (with
- * the directory fsynced), so a reader sees a whole old file or a whole new one. The footer
- * holds the view's registry hash as `morsel.definition_hash`; after a run, snapshot files of
- * other cutoffs whose hash is not the current one are removed (they were computed from an
- * older definition and retrieval would refuse them). */
+ * .m<16 hex>.parquet, a managed dataset (include/morsel/store.h, registry dataset
+ * "aggregations:<view>"). Each file is written by the Parquet writer under a temporary
+ * name, fsynced and renamed to its token name, which no reader sees until the commit; then
+ * ONE commit lists the new files and removes the live files they replace: the same cutoffs
+ * computed before, and files of other cutoffs whose footer hash (`morsel.definition_hash`)
+ * is not the current one (computed from an older definition; retrieval would refuse them).
+ * Snapshots of other cutoffs with the current hash are kept. So a reader sees the whole old
+ * set or the whole new one, and files it listed before the commit stay readable until
+ * ms_store_gc (run at the end) deletes them after the retention. Snapshot files written
+ * before issue 6 (`cutoff=....parquet`, no token, no manifest) are read as before; a run
+ * deletes those it replaces (same cutoff or stale hash) right after its commit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +30,7 @@
 #include "morsel/expr.h"
 #include "morsel/fs.h"
 #include "morsel/parquet.h"
+#include "morsel/store.h"
 #include "offline/ofs_internal.h"
 
 #define ASOF_CHUNK INT64_C(65536)
@@ -252,8 +259,9 @@ static ms_status cutoff_table(const cmp_view *v, int64_t t, ms_table **out, ms_e
   return st;
 }
 
-/* "cutoff=20110301T082600[.fffffffff].parquet" (fraction digits only when non-zero) */
-static void cutoff_file_name(int64_t ns, char *buf, size_t size) {
+/* The snapshot stem "cutoff=20110301T082600[fffffffff]" (fraction digits only when
+ * non-zero); the file is <stem>.m<16 hex>.parquet. */
+static void cutoff_stem(int64_t ns, char *buf, size_t size) {
   int64_t sec = ns / 1000000000, frac = ns % 1000000000;
   if (frac < 0) {
     frac += 1000000000;
@@ -269,8 +277,7 @@ static void cutoff_file_name(int64_t ns, char *buf, size_t size) {
   ms_civil_from_days(days, &y, &mo, &d);
   int n = snprintf(buf, size, "cutoff=%04lld%02d%02dT%02d%02d%02d", (long long)y, mo, d, (int)(rem / 3600),
                    (int)(rem / 60 % 60), (int)(rem % 60));
-  if (frac) n += snprintf(buf + n, size - (size_t)n, "%09lld", (long long)frac);
-  snprintf(buf + n, size - (size_t)n, ".parquet");
+  if (frac) snprintf(buf + n, size - (size_t)n, "%09lld", (long long)frac);
 }
 
 typedef struct run_ctx {
@@ -288,10 +295,6 @@ static ms_status compute_task(void *ctx, int64_t task, int worker, ms_error *err
 
 static ms_status write_task(void *ctx, int64_t task, int worker, ms_error *err) {
   run_ctx *c = ctx;
-  char name[96];
-  cutoff_file_name(c->cutoffs[task], name, sizeof name);
-  c->paths[task] = ms_asprintf("%s/%s", c->dir, name);
-  if (!c->paths[task]) return oom(err);
   ms_pq_write_options o;
   ms_pq_write_options_init(&o);
   const char *k[] = {"morsel.definition_hash", "morsel.view"};
@@ -308,8 +311,99 @@ static ms_status compute_tables(const cmp_view *v, const int64_t *cutoffs, int n
   return ms_pool_run(pool, n, compute_task, &c, err);
 }
 
-/* Removes snapshot files of the view that hold another definition hash (not written now). */
-static void remove_stale(const char *dir, const char *hash, char **written, int n_written) {
+/* The stem of a snapshot file name: the base name before its `.m<16 hex>.` token, or
+ * before ".parquet" for a pre-issue-6 file; false when it is not a snapshot file. */
+static bool snapshot_stem(const char *base, char *stem, size_t size) {
+  size_t bl = strlen(base);
+  if (strncmp(base, "cutoff=", 7) != 0 || bl < 8 || strcmp(base + bl - 8, ".parquet") != 0) return false;
+  size_t n = bl - 8;
+  if (ms_store_is_token_name(base) && n > 18 && base[n - 18] == '.' && base[n - 17] == 'm') n -= 18;
+  if (n >= size) return false;
+  memcpy(stem, base, n);
+  stem[n] = '\0';
+  return true;
+}
+
+/* True when the Parquet file's footer holds another definition hash than `hash` (or none,
+ * or cannot be read). */
+static bool stale_hash(const char *path, const char *hash) {
+  ms_pq_file *f = NULL;
+  bool stale = true;
+  if (ms_pq_open(ms_fs_local(), path, &f, NULL) == MS_OK) {
+    for (int k = 0; k < ms_pq_num_kv(f); k++)
+      if (strcmp(ms_pq_kv_key(f, k), "morsel.definition_hash") == 0 && ms_pq_kv_value(f, k) &&
+          strcmp(ms_pq_kv_value(f, k), hash) == 0)
+        stale = false;
+    ms_pq_close(f);
+  }
+  return stale;
+}
+
+static bool stem_written(const char *stem, char *const *stems, int n) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(stems[i], stem) == 0) return true;
+  return false;
+}
+
+/* One commit of the new snapshot files (adds) into the store, removing the live token files
+ * they replace. A concurrent compute of the same view that committed between our manifest
+ * read and our commit makes the commit fail with MS_ERR_CONFLICT (a file we meant to remove
+ * is gone); the replaced set is then recomputed from the new manifest and the commit tried
+ * again (our files are already written; the last commit wins per cutoff). */
+static ms_status commit_snapshots(ms_store *s, const char *hash, ms_store_file *adds, int n, char *const *stems,
+                                  int64_t *out_gen, ms_error *err) {
+  const char *root = ms_store_root(s);
+  ms_status st = MS_OK;
+  for (int attempt = 0;; attempt++) {
+    ms_manifest m = {0};
+    st = ms_manifest_read(root, &m, err);
+    if (st) return st;
+    const char **rm = ms_calloc((size_t)(m.n_files ? m.n_files : 1), sizeof *rm);
+    int nrm = 0;
+    int64_t rows_removed = 0, rows_added = 0;
+    if (!rm) st = oom(err);
+    for (int i = 0; st == MS_OK && i < m.n_files; i++) {
+      const char *rel = m.files[i].path;
+      const char *base = strrchr(rel, '/');
+      base = base ? base + 1 : rel;
+      char stem[256];
+      bool replaced = snapshot_stem(base, stem, sizeof stem) && stem_written(stem, stems, n);
+      if (!replaced) {
+        char *full = ms_asprintf("%s/%s", root, rel);
+        if (!full) st = oom(err);
+        else replaced = stale_hash(full, hash);
+        ms_free(full);
+      }
+      if (replaced) {
+        rm[nrm++] = rel;
+        rows_removed += m.files[i].rows;
+      }
+    }
+    for (int i = 0; i < n; i++) rows_added += adds[i].rows;
+    if (st == MS_OK && (n > 0 || nrm > 0)) {
+      ms_store_commit c = {0};
+      c.kind = "compute";
+      c.adds = adds;
+      c.n_adds = n;
+      c.removes = rm;
+      c.n_removes = nrm;
+      c.rows_added = rows_added;
+      c.rows_removed = rows_removed;
+      st = ms_store_commit_files(s, &c, out_gen, err);
+    } else if (st == MS_OK) {
+      *out_gen = 0;
+    }
+    ms_free(rm);
+    ms_manifest_reset(&m);
+    if (st != MS_ERR_CONFLICT || attempt >= 8) return st;
+    if (err) ms_error_init(err);
+  }
+}
+
+/* Pre-issue-6 snapshot files (no token, so live whatever the manifest says) that this run
+ * replaced: the same cutoff, or another definition's hash. Deleted after the commit, so a
+ * reader never finds neither the old file nor the new one. */
+static void remove_legacy(const char *dir, const char *hash, char *const *stems, int n) {
   ms_file_info *files = NULL;
   int64_t nf = 0;
   if (ms_fs_list(ms_fs_local(), dir, &files, &nf, NULL) != MS_OK) return;
@@ -317,37 +411,41 @@ static void remove_stale(const char *dir, const char *hash, char **written, int 
     const char *p = files[i].path;
     const char *base = strrchr(p, '/');
     base = base ? base + 1 : p;
-    size_t bl = strlen(base);
-    if (strncmp(base, "cutoff=", 7) != 0 || bl < 8 || strcmp(base + bl - 8, ".parquet") != 0) continue;
-    bool mine = false;
-    for (int w = 0; w < n_written && !mine; w++)
-      if (written[w] && strcmp(strrchr(written[w], '/') + 1, base) == 0) mine = true;
-    if (mine) continue;
-    ms_pq_file *f = NULL;
-    bool stale = true;
-    if (ms_pq_open(ms_fs_local(), p, &f, NULL) == MS_OK) {
-      for (int k = 0; k < ms_pq_num_kv(f); k++)
-        if (strcmp(ms_pq_kv_key(f, k), "morsel.definition_hash") == 0 && ms_pq_kv_value(f, k) &&
-            strcmp(ms_pq_kv_value(f, k), hash) == 0)
-          stale = false;
-      ms_pq_close(f);
-    }
-    if (stale) (void)ms_fs_remove(ms_fs_local(), p, NULL);
+    char stem[256];
+    if (files[i].is_dir || ms_store_is_token_name(base) || !snapshot_stem(base, stem, sizeof stem)) continue;
+    if (stem_written(stem, stems, n) || stale_hash(p, hash)) (void)ms_fs_remove(ms_fs_local(), p, NULL);
   }
   ms_file_infos_free(files, nf);
 }
 
-/* Computes and writes one bound view (cutoffs from its store). */
+/* `dataset` ("aggregations:<view>") must outlive the store. */
+static ms_status open_snapshot_store(ms_repo *repo, const char *dataset, const char *dir, ms_registry *reg,
+                                     ms_store **out, ms_error *err) {
+  const ms_repo_config *cfg = ms_repo_get_config(repo);
+  ms_store_options so;
+  ms_store_options_init(&so);
+  so.registry = reg;
+  so.project = cfg->project;
+  so.dataset = dataset;
+  so.retention_seconds = cfg->file_retention_seconds;
+  return ms_store_open(dir, &so, out, err);
+}
+
+/* Computes and writes one bound view (cutoffs from its store): the snapshot tables, their
+ * token files, one commit, then garbage collection. */
 static ms_status compute_bound(ms_repo *repo, cmp_view *cv, const sched *s, ms_pool *pool, const cmp_view_options *vo,
-                               ms_compute_result *out, ms_error *err) {
+                               ms_registry *reg, ms_compute_result *out, ms_error *err) {
   const char *view = cv->def->name;
   int64_t *cut = NULL;
   int n = 0;
   ms_status st = make_cutoffs(cv->def, s, cv->store, &cut, &n, err);
   char *dir = ms_compute_snapshot_dir(repo, view);
+  char *dataset = ms_asprintf("aggregations:%s", view);
   ms_table **tables = ms_calloc((size_t)(n ? n : 1), sizeof *tables);
   char **paths = ms_calloc((size_t)(n ? n : 1), sizeof *paths);
-  if (st == MS_OK && (!dir || !tables || !paths)) st = oom(err);
+  char **stems = ms_calloc((size_t)(n ? n : 1), sizeof *stems);
+  ms_store_file *adds = ms_calloc((size_t)(n ? n : 1), sizeof *adds);
+  if (st == MS_OK && (!dir || !dataset || !tables || !paths || !stems || !adds)) st = oom(err);
   char stage_c[300], stage_w[300];
   snprintf(stage_c, sizeof stage_c, "compute %s", view);
   snprintf(stage_w, sizeof stage_w, "write %s", view);
@@ -358,14 +456,43 @@ static ms_status compute_bound(ms_repo *repo, cmp_view *cv, const sched *s, ms_p
     if (vo->progress) vo->progress(vo->progress_ctx, stage_c, n, n);
   }
   double t1 = cmp_now_ms();
-  if (st == MS_OK) st = ms_fs_mkdirs(ms_fs_local(), dir, err);
+  ms_store *store = NULL;
+  if (st == MS_OK) st = open_snapshot_store(repo, dataset, dir, reg, &store, err);
+  /* names first, on this thread (the store hands out unique token names) */
+  for (int i = 0; st == MS_OK && i < n; i++) {
+    char stem[96];
+    cutoff_stem(cut[i], stem, sizeof stem);
+    stems[i] = ms_strdup(stem);
+    if (!stems[i]) st = oom(err);
+    if (st == MS_OK) st = ms_store_new_path(store, "", stem, "parquet", &adds[i].path, err);
+    if (st == MS_OK && !(paths[i] = ms_asprintf("%s/%s", ms_store_root(store), adds[i].path))) st = oom(err);
+  }
+  bool written = false;
   if (st == MS_OK) {
     if (vo->progress) vo->progress(vo->progress_ctx, stage_w, 0, n);
     run_ctx c = {cv, cut, tables, paths, dir};
     st = ms_pool_run(pool, n, write_task, &c, err);
+    written = true;
     if (vo->progress) vo->progress(vo->progress_ctx, stage_w, n, n);
   }
-  if (st == MS_OK) remove_stale(dir, cv->def_hash, paths, n);
+  for (int i = 0; st == MS_OK && i < n; i++) {
+    ms_file_info fi = {0};
+    st = ms_fs_stat(ms_fs_local(), paths[i], &fi, err);
+    adds[i].rows = ms_table_num_rows(tables[i]);
+    adds[i].bytes = fi.size;
+    ms_free(fi.path);
+  }
+  int64_t gen = 0;
+  if (st == MS_OK) st = commit_snapshots(store, cv->def_hash, adds, n, stems, &gen, err);
+  if (st != MS_OK && written) /* uncommitted files: nobody can see them, remove them now */
+    for (int i = 0; i < n; i++)
+      if (paths[i]) (void)ms_fs_remove(ms_fs_local(), paths[i], NULL);
+  if (st == MS_OK) {
+    remove_legacy(dir, cv->def_hash, stems, n);
+    /* the commit is done: a failed collection only delays the deletion to the next run */
+    (void)ms_store_gc(store, NULL, NULL);
+  }
+  ms_store_close(store);
   double t2 = cmp_now_ms();
   if (st == MS_OK) {
     out->rows = ms_calloc((size_t)(n ? n : 1), sizeof *out->rows);
@@ -377,6 +504,7 @@ static ms_status compute_bound(ms_repo *repo, cmp_view *cv, const sched *s, ms_p
     cut = NULL;
     out->paths = paths;
     paths = NULL;
+    out->generation = gen;
     for (int i = 0; i < n; i++) out->rows[i] = ms_table_num_rows(tables[i]);
     out->source_rows = cv->source_rows;
     out->rows_kept = cv->rows_kept;
@@ -385,10 +513,15 @@ static ms_status compute_bound(ms_repo *repo, cmp_view *cv, const sched *s, ms_p
   }
   for (int i = 0; tables && i < n; i++) ms_table_release(tables[i]);
   for (int i = 0; paths && i < n; i++) ms_free(paths[i]);
+  for (int i = 0; stems && i < n; i++) ms_free(stems[i]);
+  for (int i = 0; adds && i < n; i++) ms_free(adds[i].path);
+  ms_free(adds);
+  ms_free(stems);
   ms_free(paths);
   ms_free(tables);
   ms_free(cut);
   ms_free(dir);
+  ms_free(dataset);
   return st;
 }
 
@@ -428,7 +561,7 @@ ms_status ms_compute_views(ms_repo *repo, const char *const *views, int n_views,
       double t0 = cmp_now_ms();
       st = cmp_view_bind(repo, group[g], &sd, first, pool, &vo, &cv, err);
       double bind_ms = cmp_now_ms() - t0;
-      if (st == MS_OK) st = compute_bound(repo, cv, &sc[gidx[g]], pool, &vo, &out[gidx[g]], err);
+      if (st == MS_OK) st = compute_bound(repo, cv, &sc[gidx[g]], pool, &vo, opts ? opts->registry : NULL, &out[gidx[g]], err);
       /* the shared read is counted once, with the group's first view */
       if (st == MS_OK) out[gidx[g]].ms_read = bind_ms + (g == 0 ? sd.ms_read + sd.ms_prepare : 0);
       if (g == 0) first = cv;

@@ -12,15 +12,22 @@
  *  - as-of: ms_compute_asof computes the features at each entity row's own timestamp from
  *    the source, with the entity's join key columns (after join_key_map); no snapshot is
  *    read. At a cutoff T both give the same cells (the compute engine runs one kernel).
- * AUTO picks stored when the snapshot directory has any *.parquet file, else as-of. Pulls
- * of an aggregation view always read the snapshots. */
+ * AUTO picks stored when the snapshot directory has any live snapshot file, else as-of.
+ * Pulls of an aggregation view always read the snapshots.
+ *
+ * The snapshot directory is a managed dataset (include/morsel/store.h): a token file
+ * (`cutoff=....m<16 hex>.parquet`) is live only while `_morsel_manifest.json` lists it, so
+ * files a recompute replaced (kept until garbage collection) are not counted; files
+ * without the token (snapshots written before issue 6) count as they always did. */
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "morsel/alloc.h"
 #include "morsel/compute.h"
 #include "morsel/parquet.h"
+#include "morsel/store.h"
 #include "offline/ofs_internal.h"
 
 static ms_status oom(ms_error *err) { return ms_error_set(err, MS_ERR_NOMEM, "out of memory"); }
@@ -34,19 +41,36 @@ bool ofs_dtype_type(const char *dtype, ms_datatype *out) {
   return ms_type_parse(dtype, out);
 }
 
-/* Snapshot files (*.parquet, not hidden or temporary) directly in dir; 0 when it does not
- * exist. */
+/* Live snapshot files (*.parquet, not hidden or temporary) directly in dir, by the dataset
+ * layer's rule: with a manifest, token files only when it lists them (a manifest that cannot
+ * be read counts none; reading the snapshots then reports it); other files as they are.
+ * 0 when dir does not exist. */
 static int count_snapshots(const char *dir) {
   DIR *d = opendir(dir);
   if (!d) return 0;
+  ms_manifest m = {0};
+  char *mpath = ms_asprintf("%s/%s", dir, MS_MANIFEST_NAME);
+  bool managed = !mpath || access(mpath, F_OK) == 0;
+  ms_free(mpath);
+  bool have_manifest = managed && ms_manifest_read(dir, &m, NULL) == MS_OK;
   int n = 0;
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
     size_t len = strlen(e->d_name);
     if (e->d_name[0] == '.' || e->d_name[0] == '_' || len < 9) continue;
-    if (strcmp(e->d_name + len - 8, ".parquet") == 0) n++;
+    if (strcmp(e->d_name + len - 8, ".parquet") != 0) continue;
+    if (!managed || !ms_store_is_token_name(e->d_name)) {
+      n++;
+      continue;
+    }
+    for (int i = 0; have_manifest && i < m.n_files; i++)
+      if (strcmp(m.files[i].path, e->d_name) == 0) {
+        n++;
+        break;
+      }
   }
   closedir(d);
+  ms_manifest_reset(&m);
   return n;
 }
 
