@@ -115,7 +115,10 @@ ms_status ms_write_logs_file(ms_repo *repo, ms_registry *reg, const char *featur
  * without the token (placed by other tools) are never merged. The removed files are
  * deleted by ms_store_gc once the retention has passed (run at the end of compaction). A
  * compaction that finds a concurrent commit removed its inputs first returns
- * MS_ERR_CONFLICT and leaves nothing behind. */
+ * MS_ERR_CONFLICT and leaves nothing behind. A merged file takes the name
+ * `<stem of its first input>.m<new token>.<ext>` in the inputs' folder, so it sorts where
+ * they did; Parquet inputs are rewritten row group by row group, CSV inputs concatenated
+ * (header once). Runs break at files of another schema or header. */
 typedef struct ms_compact_options {
   int64_t target_bytes;       /* 0 = offline_store.target_partition_size_mb */
   int threads;
@@ -131,6 +134,9 @@ typedef struct ms_compact_result {
   int64_t rows;                      /* rows rewritten */
   int64_t generation;                /* 0 when nothing needed merging */
   int64_t files_deleted;             /* by the garbage collection afterwards */
+  /* H4: the source is one file (nothing to compact; everything else 0), so callers can
+   * say so rather than print "0 files". */
+  bool single_file;
 } ms_compact_result;
 
 ms_status ms_compact_view(ms_repo *repo, ms_registry *reg, const char *feature_view,

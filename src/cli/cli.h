@@ -72,6 +72,9 @@ ms_status cli_cmd_cutoffs(const cli_args *a, ms_error *err);
 /* offline_write_batch (cmd_write.c). */
 ms_status cli_cmd_write_batch(const cli_args *a, ms_error *err);
 
+/* `compact` (cmd_compact.c). */
+ms_status cli_cmd_compact(const cli_args *a, ms_error *err);
+
 /* Offline retrieval commands (cmd_retrieve.c). */
 ms_status cli_cmd_get_historical_features(const cli_args *a, ms_error *err);
 ms_status cli_cmd_pull_latest(const cli_args *a, ms_error *err);

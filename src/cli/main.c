@@ -134,10 +134,23 @@ static const cli_opt_spec k_compute_opts[] = {
     {"quiet", NULL, "no progress line and no summary"},
 };
 static const cli_opt_spec k_cutoffs_opts[] = {REPO_OPTS, CUTOFF_OPTS};
+static const cli_opt_spec k_compact_opts[] = {
+    REPO_OPTS,
+    {"target-size-mb", "N", "merged file size (default: offline_store.target_partition_size_mb)"},
+    {"quiet", NULL, "no progress line and no summary"},
+};
+#define COMPACT_NOTES                                                                             \
+  "Merges runs of adjacent small part files (morsel-written, under half the target size) of\n"   \
+  "the view's source directory, within each partition folder, into files of about the target\n" \
+  "size, in one atomic commit recorded in the registry; row order is kept exactly. Files\n"      \
+  "placed by other tools are never merged. The merged inputs stay readable for\n"               \
+  "offline_store.file_retention_seconds, then garbage collection deletes them. A single-file\n"  \
+  "source has nothing to compact. Details: docs/writing.md."
 #define COMPUTE_NOTES                                                                             \
   "Computes the aggregation view at each cutoff T (start, start + every, ... while T <= end;\n"   \
   "the view's cutoffs: unless given here) and writes one Parquet file per cutoff to\n"          \
-  "<storage_path>/aggregations/VIEW/cutoff=YYYYMMDDTHHMMSS.parquet, each atomically. Prints\n"  \
+  "<storage_path>/aggregations/VIEW/cutoff=YYYYMMDDTHHMMSS.m<token>.parquet, all in one\n"    \
+  "commit that replaces the same cutoffs computed before (kept for the retention). Prints\n"    \
   "one line per cutoff (rows and the mean of each numeric feature), totals and stage times.\n"  \
   "Several views (up to 4) in one command share the read of a common source.\n"                  \
   "The full contract: docs/compute.md."
@@ -258,6 +271,8 @@ static const cli_command k_commands[] = {
      PULL_NOTES, OPTS(k_pull_opts), cli_cmd_pull_all},
     {"compute", "VIEW [VIEW...]", 1, CLI_MAX_POS, "compute aggregation views at their cutoffs and write the snapshots",
      COMPUTE_NOTES, OPTS(k_compute_opts), cli_cmd_compute},
+    {"compact", "VIEW", 1, 1, "merge the small part files of a feature view's source, atomically",
+     COMPACT_NOTES, OPTS(k_compact_opts), cli_cmd_compact},
     {"cutoffs", "VIEW", 1, 1, "print an aggregation view's cutoffs, one per line",
      "Start and end may use first_event and last_event (the view's first and last event time).",
      OPTS(k_cutoffs_opts), cli_cmd_cutoffs},

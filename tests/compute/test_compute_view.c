@@ -8,9 +8,12 @@
  * - (a) == (b): ms_compute_view_table at cutoffs and ms_compute_asof at the same (keys, T)
  *   give the same bits, rows outside the population get nulls, on random data from several
  *   seeds (MORSEL_COMPUTE_SEED=<n> replays one), on 1 and 3 threads;
- * - ms_compute_view: one file per cutoff named cutoff=YYYYMMDDTHHMMSS.parquet, the view's
- *   registry hash in the footer (morsel.definition_hash), a re-run replaces the files, files
- *   from an older definition are removed, no temporary file is left. */
+ * - ms_compute_view: one file per cutoff named cutoff=YYYYMMDDTHHMMSS.m<token>.parquet, the
+ *   view's registry hash in the footer (morsel.definition_hash), one store commit per run
+ *   (manifest generation, registry record), a re-run replaces the files in one commit and
+ *   the old ones stay readable until the garbage collection, files from an older definition
+ *   leave the live set, no temporary file is left; a pre-issue-6 snapshot directory (no
+ *   manifest, no tokens) keeps working and is migrated by the next run. */
 #include <dirent.h>
 #include <inttypes.h>
 #include <math.h>
@@ -19,9 +22,12 @@
 #include "formats/timeparse.h"
 #include "morsel/alloc.h"
 #include "morsel/compute.h"
+#include "morsel/dataset.h"
 #include "morsel/fs.h"
 #include "morsel/parquet.h"
+#include "morsel/registry.h"
 #include "morsel/repo.h"
+#include "morsel/store.h"
 #include "ms_test.h"
 
 #define NS INT64_C(1000000000)
@@ -377,21 +383,67 @@ static int count_files(const char *dir, const char *prefix) {
   return n;
 }
 
+/* Live snapshot files by the manifest (sorted by path). */
+static int live_files(const char *dir, ms_manifest *m) {
+  ms_manifest_reset(m);
+  if (ms_manifest_read(dir, m, NULL) != MS_OK) return -1;
+  return m->n_files;
+}
+
+static bool manifest_has(const ms_manifest *m, const char *abs_path) {
+  const char *base = strrchr(abs_path, '/') + 1;
+  for (int i = 0; i < m->n_files; i++)
+    if (strcmp(m->files[i].path, base) == 0) return true;
+  return false;
+}
+
+static bool same_file_cells(const char *a, const char *b) {
+  ms_table *ta = NULL, *tb = NULL;
+  ms_pq_file *f = NULL;
+  ms_pq_read_options ro = {0};
+  bool ok = ms_pq_open(ms_fs_local(), a, &f, NULL) == MS_OK && ms_pq_read(f, &ro, &ta, NULL, NULL) == MS_OK;
+  ms_pq_close(f);
+  f = NULL;
+  ok = ok && ms_pq_open(ms_fs_local(), b, &f, NULL) == MS_OK && ms_pq_read(f, &ro, &tb, NULL, NULL) == MS_OK;
+  ms_pq_close(f);
+  ok = ok && ms_table_num_columns(ta) == ms_table_num_columns(tb) && ms_table_num_rows(ta) == ms_table_num_rows(tb);
+  for (int c = 0; ok && c < ms_table_num_columns(ta); c++)
+    ok = ms_column_equal(ms_table_column(ta, c), ms_table_column(tb, c));
+  ms_table_release(ta);
+  ms_table_release(tb);
+  return ok;
+}
+
+/* Snapshots through the store (issue 6): token files, one commit per run recorded in the
+ * registry, a recompute replaces the same cutoffs in ONE commit while the old files stay
+ * readable until the garbage collection, files of an older definition are removed from the
+ * live set, no temporary file is left. */
 static void test_snapshots(void) {
   ms_repo *repo = NULL;
   CHECK(make_repo("snap", k_defs, k_csv, &repo));
   ms_error err;
   ms_error_init(&err);
+  ms_registry *reg = NULL;
+  CHECK_OK(ms_registry_open(ms_repo_get_config(repo)->registry_location, &reg, &err), &err);
   ms_compute_result res;
-  ms_compute_options o = {1, NULL, NULL};
+  ms_compute_options o = {1, NULL, NULL, reg};
   CHECK_OK(ms_compute_view(repo, "feats", NULL, &o, &res, &err), &err);
   CHECK_EQ_INT(res.n_cutoffs, 4);
+  CHECK_EQ_INT(res.generation, 1);
   char *dir = ms_compute_snapshot_dir(repo, "feats");
   char want[4096];
   snprintf(want, sizeof want, "%s/store/aggregations/feats", g_dir);
   CHECK_STR(dir, want);
-  snprintf(want, sizeof want, "%s/cutoff=20240102T100000.parquet", dir);
-  CHECK_STR(res.paths[0], want);
+  /* cutoff=<T>.m<16 hex>.parquet */
+  snprintf(want, sizeof want, "%s/cutoff=20240102T100000.m", dir);
+  CHECK(strncmp(res.paths[0], want, strlen(want)) == 0);
+  CHECK_EQ_INT(strlen(res.paths[0]), strlen(want) + 16 + 8);
+  CHECK(strcmp(res.paths[0] + strlen(res.paths[0]) - 8, ".parquet") == 0);
+  CHECK(ms_store_is_token_name(strrchr(res.paths[0], '/') + 1));
+  ms_manifest m = {0};
+  CHECK_EQ_INT(live_files(dir, &m), 4);
+  CHECK_EQ_INT(m.generation, 1);
+  for (int i = 0; i < 4; i++) CHECK(manifest_has(&m, res.paths[i]));
   CHECK_EQ_INT(count_files(dir, "cutoff="), 4);
   CHECK_EQ_INT(count_files(dir, "."), 2); /* "." and "..": no temporary file left */
   /* the registry hash of the view */
@@ -417,18 +469,60 @@ static void test_snapshots(void) {
   for (int c = 0; c < ms_table_num_columns(vt); c++) CHECK(ms_column_equal(ms_table_column(ft, c), ms_table_column(vt, c)));
   ms_table_release(ft);
   ms_table_release(vt);
-  /* a re-run replaces the file (a new inode, renamed over the old one) */
-  struct stat s1, s2;
-  CHECK(stat(res.paths[0], &s1) == 0);
+  /* a re-run: new files, ONE commit replacing the four; the old files stay on disk and
+   * readable (a reader that listed them keeps working) but are no longer live */
   ms_compute_result res2;
   CHECK_OK(ms_compute_view(repo, "feats", NULL, &o, &res2, &err), &err);
-  CHECK(stat(res2.paths[0], &s2) == 0);
-  CHECK(s1.st_ino != s2.st_ino);
+  CHECK_EQ_INT(res2.generation, 2);
+  CHECK_EQ_INT(live_files(dir, &m), 4);
+  CHECK_EQ_INT(m.generation, 2);
+  CHECK_EQ_INT(m.n_removed, 4);
+  int64_t total_rows = 0;
+  for (int i = 0; i < 4; i++) {
+    CHECK(strcmp(res.paths[i], res2.paths[i]) != 0);
+    CHECK(manifest_has(&m, res2.paths[i]));
+    CHECK(!manifest_has(&m, res.paths[i]));
+    CHECK(same_file_cells(res.paths[i], res2.paths[i]));
+    total_rows += res2.rows[i];
+  }
+  CHECK_EQ_INT(count_files(dir, "cutoff="), 8);
+  /* readers see the live set only */
+  ms_dataset *ds = NULL;
+  CHECK_OK(ms_dataset_open(ms_fs_local(), dir, NULL, &ds, &err), &err);
+  CHECK_EQ_INT(ms_dataset_num_files(ds), 4);
+  for (int i = 0; i < 4; i++) CHECK_STR(ms_dataset_file_path(ds, i), res2.paths[i]);
+  ms_dataset_close(ds);
+  /* the registry: one committed record per run */
+  ms_reg_data_commit *rc = NULL;
+  int nrc = 0;
+  CHECK_OK(ms_registry_data_commits(reg, "cv", "aggregations:feats", &rc, &nrc, &err), &err);
+  CHECK_EQ_INT(nrc, 2);
+  CHECK_EQ_INT(rc[0].generation, 1);
+  CHECK_EQ_INT(rc[1].generation, 2);
+  CHECK_STR(rc[1].state, "committed");
+  CHECK_STR(rc[1].kind, "compute");
+  CHECK_EQ_INT(rc[1].files_added, 4);
+  CHECK_EQ_INT(rc[1].files_removed, 4);
+  CHECK_EQ_INT(rc[1].rows_added, total_rows);
+  CHECK_EQ_INT(rc[1].rows_removed, total_rows);
+  ms_reg_data_commits_free(rc, nrc);
+  /* the garbage collection deletes the replaced files once the retention has passed */
+  ms_store_options so;
+  ms_store_options_init(&so);
+  so.retention_seconds = 0;
+  ms_store *st = NULL;
+  CHECK_OK(ms_store_open(dir, &so, &st, &err), &err);
+  int64_t deleted = 0;
+  CHECK_OK(ms_store_gc(st, &deleted, &err), &err);
+  ms_store_close(st);
+  CHECK_EQ_INT(deleted, 4);
   CHECK_EQ_INT(count_files(dir, "cutoff="), 4);
+  for (int i = 0; i < 4; i++) CHECK(access(res.paths[i], F_OK) != 0 && access(res2.paths[i], F_OK) == 0);
   ms_compute_result_reset(&res2);
   ms_compute_result_reset(&res);
   ms_repo_free(repo);
-  /* a changed definition: another schedule; files of the old definition are removed */
+  /* a changed definition: another schedule; the files of the old definition leave the live
+   * set (the cutoffs computed again are replaced, the others have a stale hash) */
   char defs2[sizeof k_defs + 200];
   snprintf(defs2, sizeof defs2, "%s", k_defs);
   char *p = strstr(defs2, "every: 2d");
@@ -442,12 +536,76 @@ static void test_snapshots(void) {
   CHECK_OK(ms_repo_load(g_dir, NULL, &repo, &probs, &np, &err), &err);
   CHECK_OK(ms_compute_view(repo, "feats", NULL, &o, &res, &err), &err);
   CHECK_EQ_INT(res.n_cutoffs, 3); /* 01-02 10:00, 01-05 10:00, 01-08 10:00 */
-  CHECK_EQ_INT(count_files(dir, "cutoff="), 3);
+  CHECK_EQ_INT(res.generation, 3);
+  CHECK_EQ_INT(live_files(dir, &m), 3);
+  for (int i = 0; i < 3; i++) CHECK(manifest_has(&m, res.paths[i]));
+  ms_compute_result_reset(&res);
+  ms_manifest_reset(&m);
+  ms_free(dir);
+  ms_repo_free(repo);
+  ms_registry_close(reg);
+}
+
+/* A snapshot directory written before issue 6 (files `cutoff=<T>.parquet`, no manifest):
+ * a compute run replaces the legacy files of the cutoffs it computes and those of another
+ * definition (deleted after its commit), keeps legacy files of other cutoffs with the
+ * current hash, and readers then see the token files plus the kept legacy file. */
+static void test_legacy_snapshots(void) {
+  ms_repo *repo = NULL;
+  CHECK(make_repo("legacy", k_defs, k_csv, &repo));
+  ms_error err;
+  ms_error_init(&err);
+  ms_table *t = NULL;
+  int64_t cut = ts_of("2024-01-02 10:00:00");
+  CHECK_OK(ms_compute_view_table(repo, "feats", &cut, 1, 1, &t, &err), &err);
+  const ms_reg_object *objs;
+  const ms_reg_edge *edges;
+  int n, ne;
+  CHECK_OK(ms_repo_objects(repo, &objs, &n, &edges, &ne, &err), &err);
+  const char *hash = NULL;
+  for (int i = 0; i < n; i++)
+    if (!strcmp(objs[i].kind, "feature_view") && !strcmp(objs[i].name, "feats")) hash = objs[i].hash;
+  CHECK(hash != NULL);
+  char *dir = ms_compute_snapshot_dir(repo, "feats");
+  CHECK_OK(ms_fs_mkdirs(ms_fs_local(), dir, &err), &err);
+  const char *names[] = {"cutoff=20240102T100000.parquet", /* recomputed: replaced */
+                         "cutoff=20231201T000000.parquet", /* other cutoff, current hash: kept */
+                         "cutoff=20231101T000000.parquet"}; /* other cutoff, old hash: removed */
+  for (int i = 0; i < 3; i++) {
+    ms_pq_write_options wo;
+    ms_pq_write_options_init(&wo);
+    const char *k[] = {"morsel.definition_hash"};
+    const char *v[] = {i == 2 ? "0123456789abcdef" : hash};
+    wo.kv_keys = k;
+    wo.kv_values = v;
+    wo.n_kv = 1;
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+    CHECK_OK(ms_pq_write_table(ms_fs_local(), p, t, &wo, &err), &err);
+  }
+  ms_table_release(t);
+  ms_compute_result res;
+  ms_compute_options o = {1, NULL, NULL, NULL};
+  CHECK_OK(ms_compute_view(repo, "feats", NULL, &o, &res, &err), &err);
+  CHECK_EQ_INT(res.generation, 1);
+  char p[4096];
+  snprintf(p, sizeof p, "%s/%s", dir, names[0]);
+  CHECK(access(p, F_OK) != 0);
+  snprintf(p, sizeof p, "%s/%s", dir, names[1]);
+  CHECK(access(p, F_OK) == 0);
+  snprintf(p, sizeof p, "%s/%s", dir, names[2]);
+  CHECK(access(p, F_OK) != 0);
+  ms_dataset *ds = NULL;
+  CHECK_OK(ms_dataset_open(ms_fs_local(), dir, NULL, &ds, &err), &err);
+  CHECK_EQ_INT(ms_dataset_num_files(ds), 5);
+  snprintf(p, sizeof p, "%s/%s", dir, names[1]);
+  CHECK_STR(ms_dataset_file_path(ds, 0), p);
+  for (int i = 0; i < 4; i++) CHECK_STR(ms_dataset_file_path(ds, i + 1), res.paths[i]);
+  ms_dataset_close(ds);
   ms_compute_result_reset(&res);
   ms_free(dir);
   ms_repo_free(repo);
 }
-
 
 /* A Parquet source with field_mapping, aware timestamps, a string key and a second entity:
  * keys come out in entity order with their types (the declared value_type, else the
@@ -565,4 +723,4 @@ static void test_parquet_multikey(void) {
   ms_repo_free(repo);
 }
 
-MS_TEST_MAIN(MS_TEST(test_parquet_multikey), MS_TEST(test_hand_case), MS_TEST(test_cutoffs), MS_TEST(test_modes_agree), MS_TEST(test_snapshots))
+MS_TEST_MAIN(MS_TEST(test_parquet_multikey), MS_TEST(test_hand_case), MS_TEST(test_cutoffs), MS_TEST(test_modes_agree), MS_TEST(test_snapshots), MS_TEST(test_legacy_snapshots))
