@@ -31,6 +31,7 @@
 
 #include "dataset/dataset_int.h"
 #include "morsel/alloc.h"
+#include "morsel/csv.h"
 #include "morsel/parquet.h"
 #include "morsel/store.h"
 #include "write/write_int.h"
@@ -125,57 +126,83 @@ static int64_t csv_header_len(const uint8_t *b, int64_t len) {
 
 /* The signature that must be equal for two files to be merged; NULL (and MS_OK) when the
  * file cannot be merged (nested Parquet columns, unknown format). */
+/* Appends "name:type:nullable;" for each field to the growing signature. */
+static ms_status sig_fields(char **s, size_t *len, size_t *cap, const ms_field *f, int n, ms_error *err) {
+  for (int i = 0; i < n; i++) {
+    char tb[128];
+    ms_type_to_string(&f[i].type, tb, sizeof tb);
+    size_t need = *len + strlen(f[i].name) + strlen(tb) + 8;
+    if (need > *cap) {
+      size_t nc = *cap;
+      while (nc < need) nc *= 2;
+      char *ns = ms_realloc(*s, nc);
+      if (!ns) return oom(err);
+      *s = ns;
+      *cap = nc;
+    }
+    *len += (size_t)snprintf(*s + *len, *cap - *len, "%s:%s:%d;", f[i].name, tb, f[i].nullable ? 1 : 0);
+  }
+  return MS_OK;
+}
+
+/* The signature that must be equal for two files to be merged; NULL (and MS_OK) when the
+ * file cannot be merged (nested Parquet columns, unknown format). Parquet: the columns and
+ * types. CSV: the header line and the types inferred from the file's sample, so that the
+ * merged file (whose sample is made of rows of the inputs' samples) infers the same types
+ * the dataset layer gave each input. */
 static ms_status file_sig(const char *abs, char **out, ms_error *err) {
   *out = NULL;
   ms_file_format fmt = ms_format_from_path(abs);
+  if (fmt != MS_FORMAT_CSV && fmt != MS_FORMAT_PARQUET) return MS_OK;
+  size_t cap = 256, len = 0;
+  char *s = ms_malloc(cap);
+  if (!s) return oom(err);
+  ms_status st = MS_OK;
   if (fmt == MS_FORMAT_CSV) {
     uint8_t *buf = NULL;
-    int64_t len = 0;
-    ms_status st = ms_fs_read_all(ms_fs_local(), abs, &buf, &len, err);
-    if (st) return st;
-    int64_t h = csv_header_len(buf, len);
+    int64_t blen = 0;
+    st = ms_fs_read_all(ms_fs_local(), abs, &buf, &blen, err);
+    int64_t h = st == MS_OK ? csv_header_len(buf, blen) : 0;
     while (h > 0 && (buf[h - 1] == '\n' || buf[h - 1] == '\r')) h--;
-    char *s = ms_malloc((size_t)h + 5);
-    if (s) {
+    if (st == MS_OK && (size_t)h + 8 > cap) {
+      cap = (size_t)h + 64;
+      char *ns = ms_realloc(s, cap);
+      if (!ns) st = oom(err);
+      else s = ns;
+    }
+    if (st == MS_OK) {
       memcpy(s, "csv:", 4);
       memcpy(s + 4, buf, (size_t)h);
-      s[h + 4] = '\0';
+      len = 4 + (size_t)h;
+      s[len++] = '\n';
+      s[len] = '\0';
     }
     ms_free(buf);
-    if (!s) return oom(err);
-    *out = s;
-    return MS_OK;
-  }
-  if (fmt != MS_FORMAT_PARQUET) return MS_OK;
-  ms_pq_file *f = NULL;
-  ms_status st = ms_pq_open(ms_fs_local(), abs, &f, err);
-  if (st) return st;
-  size_t cap = 64, len = 0;
-  char *s = ms_malloc(cap);
-  if (!s) st = oom(err);
-  else len = (size_t)snprintf(s, cap, "parquet:");
-  for (int i = 0; st == MS_OK && i < ms_pq_num_fields(f); i++) {
-    if (ms_pq_field_is_nested(f, i)) {
+    ms_csv_read_options o;
+    ms_csv_read_options_init(&o);
+    size_t al = strlen(abs);
+    if (al > 4 && strcmp(abs + al - 4, ".tsv") == 0) o.delimiter = '\t';
+    ms_field *f = NULL;
+    int nf = 0;
+    if (st == MS_OK) st = ms_csv_infer_schema(ms_fs_local(), abs, &o, &f, &nf, err);
+    if (st == MS_OK) st = sig_fields(&s, &len, &cap, f, nf, err);
+    for (int i = 0; i < nf; i++) ms_field_reset(&f[i]);
+    ms_free(f);
+  } else {
+    ms_pq_file *f = NULL;
+    st = ms_pq_open(ms_fs_local(), abs, &f, err);
+    if (st == MS_OK) len = (size_t)snprintf(s, cap, "parquet:");
+    bool nested = false;
+    for (int i = 0; st == MS_OK && !nested && i < ms_pq_num_fields(f); i++) {
+      nested = ms_pq_field_is_nested(f, i);
+      if (!nested) st = sig_fields(&s, &len, &cap, ms_pq_field(f, i), 1, err);
+    }
+    ms_pq_close(f);
+    if (nested) { /* unreadable columns: leave the file alone */
       ms_free(s);
-      s = NULL;
-      break;
+      return st;
     }
-    const ms_field *fd = ms_pq_field(f, i);
-    char tb[128];
-    ms_type_to_string(&fd->type, tb, sizeof tb);
-    size_t need = len + strlen(fd->name) + strlen(tb) + 8;
-    if (need > cap) {
-      while (cap < need) cap *= 2;
-      char *ns = ms_realloc(s, cap);
-      if (!ns) {
-        st = oom(err);
-        break;
-      }
-      s = ns;
-    }
-    len += (size_t)snprintf(s + len, cap - len, "%s:%s:%d;", fd->name, tb, fd->nullable ? 1 : 0);
   }
-  ms_pq_close(f);
   if (st) {
     ms_free(s);
     return st;
