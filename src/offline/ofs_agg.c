@@ -22,7 +22,6 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "morsel/alloc.h"
 #include "morsel/compute.h"
@@ -42,24 +41,22 @@ bool ofs_dtype_type(const char *dtype, ms_datatype *out) {
 }
 
 /* Live snapshot files (*.parquet, not hidden or temporary) directly in dir, by the dataset
- * layer's rule: with a manifest, token files only when it lists them (a manifest that cannot
- * be read counts none; reading the snapshots then reports it); other files as they are.
- * 0 when dir does not exist. */
+ * layer's rule: token files only when the manifest lists them (none without a manifest: a
+ * compute killed before its first commit leaves orphans; a manifest that cannot be read
+ * counts none, reading the snapshots then reports it); other files as they are. 0 when dir
+ * does not exist. */
 static int count_snapshots(const char *dir) {
   DIR *d = opendir(dir);
   if (!d) return 0;
   ms_manifest m = {0};
-  char *mpath = ms_asprintf("%s/%s", dir, MS_MANIFEST_NAME);
-  bool managed = !mpath || access(mpath, F_OK) == 0;
-  ms_free(mpath);
-  bool have_manifest = managed && ms_manifest_read(dir, &m, NULL) == MS_OK;
+  bool have_manifest = ms_manifest_read(dir, &m, NULL) == MS_OK;
   int n = 0;
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
     size_t len = strlen(e->d_name);
     if (e->d_name[0] == '.' || e->d_name[0] == '_' || len < 9) continue;
     if (strcmp(e->d_name + len - 8, ".parquet") != 0) continue;
-    if (!managed || !ms_store_is_token_name(e->d_name)) {
+    if (!ms_store_is_token_name(e->d_name)) {
       n++;
       continue;
     }
