@@ -8,8 +8,10 @@
  *    files (files without the token, placed by other tools, and big files break runs),
  *    within one folder (one hive partition), of one format and one schema (Parquet: the
  *    same columns and types; CSV: the same header line);
- *  - a run is cut into groups of about target bytes (inputs added while the sum stays
- *    within the target); groups of one file are left alone;
+ *  - a run is cut into groups of about target bytes (inputs added while the sum of their
+ *    weights stays within the target; a Parquet file's weight is its size without its
+ *    footer, which the merged file has once: small files are mostly footer); groups of one
+ *    file are left alone;
  *  - a group's merged file is named `<stem of its first input>.m<new token>.<ext>` in the
  *    same folder (ms_store_new_path), so it sorts where its inputs did; the name is checked
  *    against its neighbours in the sorted list after the merge and drawn again if another
@@ -48,6 +50,7 @@ typedef struct cp_entry {
   char *rel;        /* relative to the root */
   bool token;       /* a morsel-written file listed by the manifest */
   int64_t bytes, rows;
+  int64_t weight;   /* candidates: the bytes it adds to a merged file (Parquet: without its footer) */
   char *sig;        /* candidates: format + schema (Parquet) or header line (CSV); NULL = not mergeable */
   int group;        /* the group merging it, or -1 */
 } cp_entry;
@@ -211,6 +214,21 @@ static ms_status file_sig(const char *abs, char **out, ms_error *err) {
   return MS_OK;
 }
 
+/* The bytes a Parquet file's data takes: its size without the footer and magic numbers
+ * (the footer length is stored in the 4 bytes before the final "PAR1"). */
+static int64_t parquet_payload(const char *abs, int64_t bytes) {
+  ms_file *f = NULL;
+  uint8_t tail[8];
+  int64_t payload = bytes;
+  if (bytes > 12 && ms_fs_open(ms_fs_local(), abs, &f, NULL) == MS_OK &&
+      ms_file_read_at(f, bytes - 8, 8, tail, NULL) == MS_OK) {
+    int64_t footer = (int64_t)tail[0] | (int64_t)tail[1] << 8 | (int64_t)tail[2] << 16 | (int64_t)tail[3] << 24;
+    if (footer > 0 && footer < bytes - 12) payload = bytes - footer - 12;
+  }
+  ms_file_close(f);
+  return payload > 0 ? payload : 1;
+}
+
 /* The live files: the manifest's token files and every other file below the root. */
 static ms_status list_live(const char *root, const ms_manifest *m, cp_plan *p, ms_error *err) {
   ms__strvec files = {0};
@@ -253,6 +271,7 @@ static ms_status plan_groups(cp_plan *p, int64_t target, ms_error *err) {
     char *abs = ms_asprintf("%s/%s", p->root, e->rel);
     if (!abs) return oom(err);
     st = file_sig(abs, &e->sig, err);
+    e->weight = ms_format_from_path(abs) == MS_FORMAT_PARQUET ? parquet_payload(abs, e->bytes) : e->bytes;
     ms_free(abs);
   }
   p->g = ms_calloc((size_t)(p->ne ? p->ne : 1), sizeof *p->g);
@@ -269,8 +288,8 @@ static ms_status plan_groups(cp_plan *p, int64_t target, ms_error *err) {
       j++;
     for (int a = i; a < j;) {
       int b = a + 1;
-      int64_t sum = p->e[a].bytes;
-      while (b < j && sum + p->e[b].bytes <= target) sum += p->e[b++].bytes;
+      int64_t sum = p->e[a].weight;
+      while (b < j && sum + p->e[b].weight <= target) sum += p->e[b++].weight;
       if (b - a >= 2) {
         cp_group *g = &p->g[p->ng];
         g->first = a;

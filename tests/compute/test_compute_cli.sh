@@ -114,16 +114,23 @@ run_rc "$M" compute raw
 expect_eq "not an aggregation view" "$rc" 1
 [[ "$err" == *"not an aggregation view"* ]] || fail "raw message: $err"
 
-# compute, quiet: nothing on stdout, nine files, no temporary file
+# compute, quiet: nothing on stdout, nine files committed in one manifest generation, no
+# temporary file
 run_rc "$M" compute rfm --quiet
 expect_eq "compute quiet status" "$rc" 0
 expect_eq "compute quiet stdout" "$out" ""
 D=data/morsel_storage/aggregations/rfm
-expect_eq "files" "$(ls "$D" | wc -l | tr -d ' ')" 9
+# live_files DIR: the manifest's live files, one per line; live_path DIR STEM: the live file
+# of a cutoff stem; generation DIR: the manifest's generation
+live_files() { python3 -c 'import json,sys; [print(f["path"]) for f in json.load(open(sys.argv[1]))["files"]]' "$1/_morsel_manifest.json"; }
+live_path() { echo "$1/$(live_files "$1" | grep "^$2\.m[0-9a-f]\{16\}\.parquet\$")"; }
+generation() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["generation"])' "$1/_morsel_manifest.json"; }
+expect_eq "files" "$(ls "$D" | grep -c '^cutoff=')" 9
+expect_eq "live files" "$(live_files "$D" | wc -l | tr -d ' ')" 9
+expect_eq "generation" "$(generation "$D")" 1
 expect_eq "no temporary file" "$(ls -A "$D" | grep -c '^\.' || true)" 0
-first=$D/cutoff=20110301T082600.parquet
+first=$(live_path "$D" cutoff=20110301T082600)
 [ -f "$first" ] || fail "missing $first"
-ino1=$(stat -c %i "$first")
 
 # the first cutoff: 17850 (invoices 536365 at T-90d exactly, 536366, 536390; 536391 is at T),
 # 14527 (one purchase, its cancellation not counted)
@@ -140,9 +147,18 @@ grep -q '^2011-03-01 08:26:00 *2 *4.5000 *2.0000 *40.6000$' <<<"$out" || fail "f
 grep -q '^total *7$' <<<"$out" || fail "total line: $out"
 grep -q '^time: read [0-9.]* s, compute [0-9.]* s, write [0-9.]* s' <<<"$out" || fail "time line: $out"
 [[ "$err" == *"compute rfm"* ]] || fail "no progress on stderr: $err"
-ino2=$(stat -c %i "$first")
-[ "$ino1" != "$ino2" ] || fail "the re-run did not replace the file"
-expect_eq "files after re-run" "$(ls -A "$D" | wc -l | tr -d ' ')" 9
+# the re-run: one commit (generation 2) with nine new files; the replaced ones stay on disk
+# (retention) but are no longer live, and hold the same cells
+expect_eq "generation after re-run" "$(generation "$D")" 2
+grep -q "^rfm: 9 cutoffs, .*(generation 2)$" <<<"$out" || fail "generation in the summary: $out"
+first2=$(live_path "$D" cutoff=20110301T082600)
+[ "$first" != "$first2" ] || fail "the re-run did not replace the file"
+[ -f "$first" ] || fail "the replaced file was deleted before the retention"
+expect_eq "replaced = new" "$("$M" cat "$first" --format csv)" "$("$M" cat "$first2" --format csv)"
+expect_eq "live files after re-run" "$(live_files "$D" | wc -l | tr -d ' ')" 9
+expect_eq "files after re-run" "$(ls "$D" | grep -c '^cutoff=')" 18
+expect_eq "rows read after re-run" "$("$M" cat "$D" --format csv | wc -l | tr -d ' ')" 8
+first=$first2
 
 # two views over one source in one command (one read): both written, same as separately
 cp "$first" "$T/rfm_first.parquet"
@@ -151,10 +167,10 @@ expect_eq "two views status" "$rc" 0
 grep -q '^labels: 9 cutoffs' <<<"$out" || fail "labels block: $out"
 grep -q '^rfm: 9 cutoffs' <<<"$out" || fail "rfm block: $out"
 grep -q '^2 views' <<<"$out" || fail "views line: $out"
-expect_eq "label files" "$(ls data/morsel_storage/aggregations/labels | wc -l | tr -d ' ')" 9
-expect_eq "same rfm" "$("$M" cat "$first" --format csv)" "$("$M" cat "$T/rfm_first.parquet" --format csv)"
+expect_eq "label files" "$(live_files data/morsel_storage/aggregations/labels | wc -l | tr -d ' ')" 9
+expect_eq "same rfm" "$("$M" cat "$(live_path "$D" cutoff=20110301T082600)" --format csv)" "$("$M" cat "$T/rfm_first.parquet" --format csv)"
 # 17850 buys at T (2011-03-01 08:26, in [T, T + 30d)); 14527 does not
-run_rc "$M" cat data/morsel_storage/aggregations/labels/cutoff=20110301T082600.parquet --format csv --columns customer_id,purchased
+run_rc "$M" cat "$(live_path data/morsel_storage/aggregations/labels cutoff=20110301T082600)" --format csv --columns customer_id,purchased
 expect_eq "labels" "$out" "customer_id,purchased
 14527,0
 17850,1"
