@@ -345,59 +345,102 @@ static bool stem_written(const char *stem, char *const *stems, int n) {
   return false;
 }
 
+static bool is_added(const char *rel, const ms_store_file *adds, int n) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(adds[i].path, rel) == 0) return true;
+  return false;
+}
+
+/* The live token files the run's commit must remove. First pass (cleanup false): files of
+ * the cutoffs written now, and files of other cutoffs with another definition hash. Cleanup
+ * pass: files of our cutoffs that are not ours while ours for that cutoff is still live
+ * (a concurrent run's, see commit_snapshots). rm points into m. */
+static ms_status replaced_files(const char *root, const ms_manifest *m, const char *hash, const ms_store_file *adds,
+                                int n, char *const *stems, bool cleanup, const char **rm, int *out_nrm,
+                                int64_t *out_rows, ms_error *err) {
+  int nrm = 0;
+  int64_t rows = 0;
+  for (int i = 0; i < m->n_files; i++) {
+    const char *rel = m->files[i].path;
+    if (is_added(rel, adds, n)) continue;
+    const char *base = strrchr(rel, '/');
+    base = base ? base + 1 : rel;
+    char stem[256];
+    bool replaced = false;
+    if (snapshot_stem(base, stem, sizeof stem)) {
+      for (int k = 0; k < n && !replaced; k++) {
+        if (strcmp(stems[k], stem) != 0) continue;
+        bool ours_live = false;
+        for (int j = 0; cleanup && j < m->n_files && !ours_live; j++) ours_live = strcmp(m->files[j].path, adds[k].path) == 0;
+        replaced = !cleanup || ours_live;
+      }
+    }
+    if (!replaced && !cleanup) {
+      char *full = ms_asprintf("%s/%s", root, rel);
+      if (!full) return oom(err);
+      replaced = stale_hash(full, hash);
+      ms_free(full);
+    }
+    if (replaced) {
+      rm[nrm++] = rel;
+      rows += m->files[i].rows;
+    }
+  }
+  *out_nrm = nrm;
+  *out_rows = rows;
+  return MS_OK;
+}
+
 /* One commit of the new snapshot files (adds) into the store, removing the live token files
  * they replace. A concurrent compute of the same view that committed between our manifest
  * read and our commit makes the commit fail with MS_ERR_CONFLICT (a file we meant to remove
  * is gone); the replaced set is then recomputed from the new manifest and the commit tried
- * again (our files are already written; the last commit wins per cutoff). */
+ * again (our files are already written; the last commit wins per cutoff). When the other
+ * run removed nothing we meant to remove (both were first runs), both commits land: a
+ * cleanup commit then removes the other run's files of the cutoffs where ours are live, so
+ * one file per cutoff is live again (a reader may see both in between; their cells are
+ * equal when the definitions are). *out_gen = the last commit's generation (0: none). */
 static ms_status commit_snapshots(ms_store *s, const char *hash, ms_store_file *adds, int n, char *const *stems,
                                   int64_t *out_gen, ms_error *err) {
   const char *root = ms_store_root(s);
-  ms_status st = MS_OK;
-  for (int attempt = 0;; attempt++) {
-    ms_manifest m = {0};
-    st = ms_manifest_read(root, &m, err);
-    if (st) return st;
-    const char **rm = ms_calloc((size_t)(m.n_files ? m.n_files : 1), sizeof *rm);
-    int nrm = 0;
-    int64_t rows_removed = 0, rows_added = 0;
-    if (!rm) st = oom(err);
-    for (int i = 0; st == MS_OK && i < m.n_files; i++) {
-      const char *rel = m.files[i].path;
-      const char *base = strrchr(rel, '/');
-      base = base ? base + 1 : rel;
-      char stem[256];
-      bool replaced = snapshot_stem(base, stem, sizeof stem) && stem_written(stem, stems, n);
-      if (!replaced) {
-        char *full = ms_asprintf("%s/%s", root, rel);
-        if (!full) st = oom(err);
-        else replaced = stale_hash(full, hash);
-        ms_free(full);
+  *out_gen = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    bool cleanup = pass == 1;
+    for (int attempt = 0;; attempt++) {
+      ms_manifest m = {0};
+      ms_status st = ms_manifest_read(root, &m, err);
+      if (st) return st;
+      const char **rm = ms_calloc((size_t)(m.n_files ? m.n_files : 1), sizeof *rm);
+      int nrm = 0;
+      int64_t rows_removed = 0, rows_added = 0;
+      st = rm ? replaced_files(root, &m, hash, adds, n, stems, cleanup, rm, &nrm, &rows_removed, err) : oom(err);
+      for (int i = 0; !cleanup && i < n; i++) rows_added += adds[i].rows;
+      if (st == MS_OK && ((!cleanup && n > 0) || nrm > 0)) {
+        ms_store_commit c = {0};
+        c.kind = "compute";
+        c.adds = cleanup ? NULL : adds;
+        c.n_adds = cleanup ? 0 : n;
+        c.removes = rm;
+        c.n_removes = nrm;
+        c.rows_added = rows_added;
+        c.rows_removed = rows_removed;
+        int64_t gen = 0;
+        st = ms_store_commit_files(s, &c, &gen, err);
+        if (st == MS_OK) *out_gen = gen;
       }
-      if (replaced) {
-        rm[nrm++] = rel;
-        rows_removed += m.files[i].rows;
+      ms_free(rm);
+      ms_manifest_reset(&m);
+      if (st == MS_ERR_CONFLICT && attempt < 8) {
+        if (err) ms_error_init(err);
+        continue;
       }
+      /* a failed cleanup leaves a duplicate cutoff, not a broken commit: the next run fixes it */
+      if (st != MS_OK && cleanup) return MS_OK;
+      if (st != MS_OK) return st;
+      break;
     }
-    for (int i = 0; i < n; i++) rows_added += adds[i].rows;
-    if (st == MS_OK && (n > 0 || nrm > 0)) {
-      ms_store_commit c = {0};
-      c.kind = "compute";
-      c.adds = adds;
-      c.n_adds = n;
-      c.removes = rm;
-      c.n_removes = nrm;
-      c.rows_added = rows_added;
-      c.rows_removed = rows_removed;
-      st = ms_store_commit_files(s, &c, out_gen, err);
-    } else if (st == MS_OK) {
-      *out_gen = 0;
-    }
-    ms_free(rm);
-    ms_manifest_reset(&m);
-    if (st != MS_ERR_CONFLICT || attempt >= 8) return st;
-    if (err) ms_error_init(err);
   }
+  return MS_OK;
 }
 
 /* Pre-issue-6 snapshot files (no token, so live whatever the manifest says) that this run
@@ -484,9 +527,13 @@ static ms_status compute_bound(ms_repo *repo, cmp_view *cv, const sched *s, ms_p
   }
   int64_t gen = 0;
   if (st == MS_OK) st = commit_snapshots(store, cv->def_hash, adds, n, stems, &gen, err);
-  if (st != MS_OK && written) /* uncommitted files: nobody can see them, remove them now */
-    for (int i = 0; i < n; i++)
-      if (paths[i]) (void)ms_fs_remove(ms_fs_local(), paths[i], NULL);
+  if (st != MS_OK && written) { /* uncommitted files: nobody can see them, remove them now */
+    ms_manifest m = {0};
+    bool have = ms_manifest_read(dir, &m, NULL) == MS_OK;
+    for (int i = 0; have && i < n; i++) /* a commit that failed after its rename listed them */
+      if (paths[i] && !is_added(adds[i].path, m.files, m.n_files)) (void)ms_fs_remove(ms_fs_local(), paths[i], NULL);
+    ms_manifest_reset(&m);
+  }
   if (st == MS_OK) {
     remove_legacy(dir, cv->def_hash, stems, n);
     /* the commit is done: a failed collection only delays the deletion to the next run */

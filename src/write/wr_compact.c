@@ -572,9 +572,16 @@ ms_status ms_compact_view(ms_repo *repo, ms_registry *reg, const char *feature_v
                    src->name, msg);
     }
   }
-  if (st != MS_OK) /* uncommitted merged files: invisible, delete them now */
-    for (int g = 0; g < written; g++)
-      if (p.g[g].out_abs && !p.g[g].dropped) (void)ms_fs_remove(ms_fs_local(), p.g[g].out_abs, NULL);
+  if (st != MS_OK && written > 0) { /* uncommitted merged files: invisible, delete them now */
+    ms_manifest now = {0};
+    bool have = p.root && ms_manifest_read(p.root, &now, NULL) == MS_OK;
+    for (int g = 0; have && g < written; g++) {
+      bool live = false; /* a commit that failed after its rename listed them: keep */
+      for (int i = 0; p.g[g].out_rel && i < now.n_files && !live; i++) live = strcmp(now.files[i].path, p.g[g].out_rel) == 0;
+      if (p.g[g].out_abs && !p.g[g].dropped && !live) (void)ms_fs_remove(ms_fs_local(), p.g[g].out_abs, NULL);
+    }
+    ms_manifest_reset(&now);
+  }
   if (st == MS_OK) {
     out->files_merged = n_inputs;
     out->files_written = n_active;
