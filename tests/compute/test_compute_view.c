@@ -18,6 +18,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "formats/timeparse.h"
 #include "morsel/alloc.h"
@@ -607,6 +608,80 @@ static void test_legacy_snapshots(void) {
   ms_repo_free(repo);
 }
 
+/* Two processes compute the same view at once, from an empty directory and again over a
+ * computed one: afterwards exactly one live file per cutoff, each readable, and the
+ * registry agrees with the manifest. */
+static void test_concurrent_computes(void) {
+  for (int rep = 0; rep < 2; rep++) { /* each repository: two first runs, then two re-runs */
+    ms_repo *repo = NULL;
+    CHECK(make_repo(rep ? "concurrent2" : "concurrent", k_defs, k_csv, &repo));
+    char *dir = ms_compute_snapshot_dir(repo, "feats");
+    char reg_path[4096];
+    snprintf(reg_path, sizeof reg_path, "%s", ms_repo_get_config(repo)->registry_location);
+    ms_repo_free(repo);
+    for (int round = 0; round < 2; round++) {
+      pid_t pids[2];
+      for (int k = 0; k < 2; k++) {
+        pids[k] = fork();
+        CHECK(pids[k] >= 0);
+        if (pids[k] == 0) {
+          ms_repo *r = NULL;
+          char **probs = NULL;
+          int np = 0;
+          ms_registry *reg = NULL;
+          ms_compute_result res;
+          ms_compute_options o = {1, NULL, NULL, NULL};
+          int ok = ms_repo_load(g_dir, NULL, &r, &probs, &np, NULL) == MS_OK &&
+                   ms_registry_open(reg_path, &reg, NULL) == MS_OK;
+          o.registry = reg;
+          ms_error err;
+          ms_error_init(&err);
+          if (ok && ms_compute_view(r, "feats", NULL, &o, &res, &err) != MS_OK) {
+            char b[2048];
+            fprintf(stderr, "child %d: %s\n", k, ms_error_format(&err, b, sizeof b));
+            ok = 0;
+          }
+          _exit(ok ? 0 : 1);
+        }
+      }
+      for (int k = 0; k < 2; k++) {
+        int status = 0;
+        CHECK(waitpid(pids[k], &status, 0) == pids[k]);
+        CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "round %d child %d", round, k);
+      }
+      ms_manifest m = {0};
+      CHECK_EQ_INT(live_files(dir, &m), 4);
+      char stems[4][64];
+      for (int i = 0; i < 4; i++) {
+        snprintf(stems[i], sizeof stems[i], "%.*s", (int)(strstr(m.files[i].path, ".m") - m.files[i].path), m.files[i].path);
+        for (int j = 0; j < i; j++) CHECK_MSG(strcmp(stems[i], stems[j]) != 0, "round %d: %s twice", round, stems[i]);
+        char p[8192];
+        snprintf(p, sizeof p, "%s/%s", dir, m.files[i].path);
+        CHECK(access(p, R_OK) == 0);
+      }
+      ms_store_options so;
+      ms_store_options_init(&so);
+      ms_registry *reg = NULL;
+      ms_error err;
+      ms_error_init(&err);
+      CHECK_OK(ms_registry_open(reg_path, &reg, &err), &err);
+      so.registry = reg;
+      so.project = "cv";
+      so.dataset = "aggregations:feats";
+      ms_store *st = NULL;
+      CHECK_OK(ms_store_open(dir, &so, &st, &err), &err);
+      ms_store_status ss;
+      CHECK_OK(ms_store_check(st, &ss, &err), &err);
+      CHECK_MSG(ss.agrees, "round %d: %s", round, ss.message);
+      CHECK_EQ_INT(ss.manifest_generation, m.generation);
+      ms_store_close(st);
+      ms_registry_close(reg);
+      ms_manifest_reset(&m);
+    }
+    ms_free(dir);
+  }
+}
+
 /* A Parquet source with field_mapping, aware timestamps, a string key and a second entity:
  * keys come out in entity order with their types (the declared value_type, else the
  * column's), sorted; event_timestamp is timestamp[ns, UTC]; as of with other key widths. */
@@ -723,4 +798,4 @@ static void test_parquet_multikey(void) {
   ms_repo_free(repo);
 }
 
-MS_TEST_MAIN(MS_TEST(test_parquet_multikey), MS_TEST(test_hand_case), MS_TEST(test_cutoffs), MS_TEST(test_modes_agree), MS_TEST(test_snapshots), MS_TEST(test_legacy_snapshots))
+MS_TEST_MAIN(MS_TEST(test_parquet_multikey), MS_TEST(test_hand_case), MS_TEST(test_cutoffs), MS_TEST(test_modes_agree), MS_TEST(test_snapshots), MS_TEST(test_legacy_snapshots), MS_TEST(test_concurrent_computes))
