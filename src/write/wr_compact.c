@@ -489,6 +489,10 @@ ms_status ms_compact_view(ms_repo *repo, ms_registry *reg, const char *feature_v
   if (!src || !src->path)
     return ms_error_set(err, MS_ERR_INVALID, "feature view '%s' has no file source to compact", feature_view);
   struct stat sb;
+  if (stat(src->path, &sb) != 0 && ms__glob_has_magic(src->path))
+    return ms_error_set(err, MS_ERR_UNSUPPORTED,
+                        "source '%s' of feature view '%s' is a glob pattern (%s): compaction works on a directory",
+                        src->name, feature_view, src->path);
   if (stat(src->path, &sb) != 0) {
     ms_error_set_file(err, src->path);
     return ms_error_set(err, MS_ERR_NOT_FOUND, "source '%s' of feature view '%s': %s does not exist", src->name,
