@@ -129,7 +129,9 @@ static int64_t csv_header_len(const uint8_t *b, int64_t len) {
 
 /* The signature that must be equal for two files to be merged; NULL (and MS_OK) when the
  * file cannot be merged (nested Parquet columns, unknown format). */
-/* Appends "name:type:nullable;" for each field to the growing signature. */
+/* Appends "name:type;" for each field to the growing signature. Nullability is left out:
+ * a writer may mark a column required in one file and optional in the next (the merged
+ * file's column is optional when any input's is). */
 static ms_status sig_fields(char **s, size_t *len, size_t *cap, const ms_field *f, int n, ms_error *err) {
   for (int i = 0; i < n; i++) {
     char tb[128];
@@ -143,7 +145,7 @@ static ms_status sig_fields(char **s, size_t *len, size_t *cap, const ms_field *
       *s = ns;
       *cap = nc;
     }
-    *len += (size_t)snprintf(*s + *len, *cap - *len, "%s:%s:%d;", f[i].name, tb, f[i].nullable ? 1 : 0);
+    *len += (size_t)snprintf(*s + *len, *cap - *len, "%s:%s;", f[i].name, tb);
   }
   return MS_OK;
 }
@@ -394,6 +396,17 @@ static ms_status merge_parquet(const cp_plan *p, cp_group *g, ms_pool *pool, cp_
   const char **kv = ms_calloc((size_t)(nkv ? nkv : 1), sizeof *kv);
   if (st == MS_OK && (!fields || !kk || !kv)) st = oom(err);
   for (int i = 0; st == MS_OK && i < nf; i++) fields[i] = *ms_pq_field(f0, i);
+  /* a column is optional in the merged file when it is in any input (same names and types:
+   * the group's signature) */
+  for (int k = 1; st == MS_OK && k < g->n; k++) {
+    char *in = ms_asprintf("%s/%s", p->root, p->e[g->first + k].rel);
+    ms_pq_file *f = NULL;
+    st = in ? ms_pq_open(ms_fs_local(), in, &f, err) : oom(err);
+    for (int i = 0; st == MS_OK && i < nf && i < ms_pq_num_fields(f); i++)
+      if (ms_pq_field(f, i)->nullable) fields[i].nullable = true;
+    ms_pq_close(f);
+    ms_free(in);
+  }
   for (int i = 0; st == MS_OK && i < nkv; i++) {
     kk[i] = ms_pq_kv_key(f0, i);
     kv[i] = ms_pq_kv_value(f0, i) ? ms_pq_kv_value(f0, i) : "";
