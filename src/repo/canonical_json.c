@@ -11,7 +11,8 @@
  * The diff summary parses two versions back (a small recursive-descent JSON parser,
  * depth-limited) and lists what changed: top-level fields ("ttl: 0s -> 90d"), schema
  * fields of views ("+feature monetary", "-feature x", "feature x: int32 -> int64") and
- * views of services ("+view v", "-view v", "view v: [a] -> [a,b]"). */
+ * views of services ("+view v", "-view v", "view v: [a] -> [a,b]"), a service's logging
+ * key by key ("logging.sample_rate: 1 -> 0.5", "logging.destination.path: a -> b"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -570,7 +571,32 @@ static ms_jv *view_json(const ms_repo *r, const ms_feature_view_def *v) {
   return o;
 }
 
-static ms_jv *service_json(const ms_feature_service_def *s) {
+/* The shortest decimal text that reads back to the same double ("1", "0.25", "0.1"), so
+ * that 1.0 and 1 hash the same. */
+static ms_jv *number_json(double v) {
+  char buf[40];
+  for (int prec = 1; prec <= 17; prec++) {
+    snprintf(buf, sizeof buf, "%.*g", prec, v);
+    if (strtod(buf, NULL) == v) break;
+  }
+  ms_jv *j = ms_jv_new(MS_J_NUM);
+  if (j) j->s = ms_strdup(buf);
+  return j;
+}
+
+/* `logging`: null, or {destination: {path (as written), partition_by}, sample_rate}. */
+static ms_jv *logging_json(const ms_feature_service_def *s, const ms_service_log_marks *lm) {
+  if (!s->has_logging) return ms_jv_new(MS_J_NULL);
+  ms_jv *o = ms_jv_new(MS_J_OBJ);
+  ms_jv *d = ms_jv_new(MS_J_OBJ);
+  ms_jv_set(d, "path", ms_jv_str(lm && lm->path_written ? lm->path_written : s->log_path));
+  ms_jv_set(d, "partition_by", str_array(s->log_partition_by, s->n_log_partition_by));
+  ms_jv_set(o, "destination", d);
+  ms_jv_set(o, "sample_rate", number_json(s->log_sample_rate));
+  return o;
+}
+
+static ms_jv *service_json(const ms_feature_service_def *s, const ms_service_log_marks *lm) {
   ms_jv *o = ms_jv_new(MS_J_OBJ);
   common(o, s->name, s->description, s->owner, s->tags, s->n_tags);
   ms_jv *items = ms_jv_new(MS_J_ARR);
@@ -584,6 +610,7 @@ static ms_jv *service_json(const ms_feature_service_def *s) {
     ms_jv_push(items, f);
   }
   ms_jv_set(o, "features", items);
+  ms_jv_set(o, "logging", logging_json(s, lm));
   return o;
 }
 
@@ -641,7 +668,8 @@ ms_status ms_repo_objects(ms_repo *r, const ms_reg_object **out_objects, int *ou
       ok = add_object(r, "on_demand_feature_view", r->odfvs[i].name, odfv_json(&r->odfvs[i]));
     for (int i = 0; ok && i < r->n_services; i++)
       ok = add_object(r, "feature_service", r->services[i].name,
-                      service_json(&r->services[i]));
+                      service_json(&r->services[i],
+                                   r->service_log_marks ? &r->service_log_marks[i] : NULL));
     if (!ok) {
       for (int i = 0; i < r->n_objects; i++) {
         ms_free((char *)r->objects[i].json);
@@ -831,9 +859,14 @@ static void diff_keys(sbuf *b, const ms_jv *o, const ms_jv *n, int depth, const 
       diff_keys(b, ov, nv, depth + 1, "");
       continue;
     }
+    if (depth == 0 && !strcmp(keys[i], "logging") && ov && nv && ov->t == MS_J_OBJ &&
+        nv->t == MS_J_OBJ) { /* "logging.sample_rate: 1 -> 0.5" */
+      diff_keys(b, ov, nv, depth + 1, "logging.");
+      continue;
+    }
     if (depth == 1 && ov && nv && ov->t == MS_J_OBJ && nv->t == MS_J_OBJ) {
       char pre[128];
-      snprintf(pre, sizeof pre, "%s.", keys[i]);
+      snprintf(pre, sizeof pre, "%s%s.", prefix, keys[i]);
       diff_keys(b, ov, nv, depth + 1, pre);
       continue;
     }

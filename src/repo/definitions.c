@@ -230,7 +230,8 @@ static void parse_service_item(ms_dctx *c, ms_feature_service_item *it, const ms
 }
 
 static void parse_service(ms_dctx *c, const ms_ynode *m) {
-  static const char *const known[] = {"name", "features", "description", "owner", "tags"};
+  static const char *const known[] = {"name", "features", "description", "owner", "tags",
+                                      "logging"};
   static const char *const req[] = {"name", "features"};
   if (!ms_def_check_keys(c, m, "feature_services", known, MS_COUNT(known), req, MS_COUNT(req))) return;
   ms_repo *r = c->repo;
@@ -240,6 +241,10 @@ static void parse_service(ms_dctx *c, const ms_ynode *m) {
   char ***iw = ms_def_grow(r->service_item_where, r->n_services, sizeof *iw);
   if (!iw) return;
   r->service_item_where = iw;
+  ms_service_log_marks *lm = ms_def_grow(r->service_log_marks, r->n_services, sizeof *lm);
+  if (!lm) return;
+  r->service_log_marks = lm;
+  lm = &lm[r->n_services];
   char ***item_where = &iw[r->n_services];
   ms_feature_service_def *s = &arr[r->n_services++];
   s->where = ms_def_where(c, m);
@@ -247,6 +252,7 @@ static void parse_service(ms_dctx *c, const ms_ynode *m) {
   s->description = ms_def_str(c, ms_ynode_get(m, "description"), "description");
   s->owner = ms_def_str(c, ms_ynode_get(m, "owner"), "owner");
   s->tags = ms_def_kv(c, ms_ynode_get(m, "tags"), "tags", &s->n_tags);
+  ms_def_parse_service_logging(c, s, lm, ms_ynode_get(m, "logging"));
   const ms_ynode *f = ms_ynode_get(m, "features");
   if (!f || ms_ynode_is_null(f)) return;
   if (f->kind != MS_YN_SEQ) {
@@ -431,6 +437,7 @@ static void validate(ms_repo *r, ms_probs *p) {
     }
   }
   ms_def_validate_derived(r, p);
+  ms_def_validate_logging(r, p);
 }
 
 /* ---- file discovery ---- */
@@ -636,12 +643,14 @@ void ms_repo_free(ms_repo *r) {
       ms_def_free_kv(it->join_key_map, it->n_join_key_map);
     }
     ms_free(s->items);
+    ms_def_free_service_logging(s, r->service_log_marks ? &r->service_log_marks[i] : NULL);
     ms_free(s->description);
     ms_free(s->owner);
     ms_def_free_kv(s->tags, s->n_tags);
     ms_free(s->where);
   }
   ms_free(r->services);
+  ms_free(r->service_log_marks);
   for (int i = 0; i < r->n_objects; i++) {
     ms_free((char *)r->objects[i].json);
     ms_free((char *)r->objects[i].hash);

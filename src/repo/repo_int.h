@@ -80,6 +80,7 @@ struct ms_repo {
   struct ms_source_marks *source_marks; /* parallel to sources */
   struct ms_odfv_marks *odfv_marks;     /* parallel to odfvs */
   char ***service_item_where;
+  struct ms_service_log_marks *service_log_marks; /* parallel to services */
   /* definitions files to load (absolute) */
   int n_def_files;
   char **def_files;
@@ -103,6 +104,14 @@ typedef struct ms_odfv_marks {
   char **sources; /* n_sources */
   char **request; /* n_request */
 } ms_odfv_marks;
+
+/* Marks of a service's `logging:` block (def_logging.c); path_written is the destination
+ * path as written (canonical JSON keeps it relative, like source paths). */
+typedef struct ms_service_log_marks {
+  char *logging, *path;
+  char **partition_by; /* n_log_partition_by */
+  char *path_written;
+} ms_service_log_marks;
 
 /* config.c: parses feature_store.yaml into repo->config and repo->def_files. */
 void ms_repo_parse_config(ms_repo *repo, const char *display, const ms_ynode *root,
@@ -166,6 +175,44 @@ void ms_def_validate_derived(ms_repo *r, ms_probs *p);
 void ms_def_free_source_columns(ms_source_def *s, ms_source_marks *sm);
 void ms_def_free_view_agg(ms_feature_view_def *v, ms_view_marks *vm);
 void ms_def_free_odfvs(ms_repo *r);
+
+/* ---- def_logging.c: feature logging of services ---- */
+/* Parses a service's `logging:` value into s and lm. */
+void ms_def_parse_service_logging(ms_dctx *c, ms_feature_service_def *s,
+                                  ms_service_log_marks *lm, const ms_ynode *logging);
+/* Cross-object checks (partition_by names log columns, destinations do not overlap). */
+void ms_def_validate_logging(ms_repo *r, ms_probs *p);
+void ms_def_free_service_logging(ms_feature_service_def *s, ms_service_log_marks *lm);
+
+/* One column of a service's log schema (include/morsel/write.h ms_log_schema), names and
+ * origins only; the writer resolves the types. Pointers borrow from the repository. */
+typedef enum ms_log_col_kind {
+  MS_LOG_KEY,            /* a join key of view (entity's key, name after join_key_map) */
+  MS_LOG_REQUEST,        /* a request column of on-demand view odfv */
+  MS_LOG_FEATURE,        /* <proj>__<feature>: dtype is the declared one */
+  MS_LOG_FEATURE_TS,     /* <proj>__<feature>__timestamp */
+  MS_LOG_FEATURE_STATUS, /* <proj>__<feature>__status */
+  MS_LOG_SYSTEM          /* __log_timestamp, __log_date, __request_id */
+} ms_log_col_kind;
+
+typedef struct ms_log_col {
+  char *name;
+  ms_log_col_kind kind;
+  int item;                        /* the service item it comes from */
+  const ms_feature_view_def *view; /* KEY, FEATURE*: the feature view (NULL for an odfv) */
+  const ms_odfv_def *odfv;         /* REQUEST, FEATURE*: the on-demand view */
+  const ms_entity_def *entity;     /* KEY */
+  const char *key;                 /* KEY: the view's join key before join_key_map */
+  const char *feature;             /* FEATURE*: the feature's name in its view */
+  const char *dtype;               /* KEY: entity value_type (may be NULL); REQUEST,
+                                      FEATURE: the declared dtype */
+} ms_log_col;
+
+/* The log schema's columns in Feast's order (def_logging.c's top comment). An item
+ * naming no view is MS_ERR_NOT_FOUND. Free with ms_def_log_columns_free. */
+ms_status ms_def_log_columns(const ms_repo *r, const ms_feature_service_def *s, ms_log_col **out,
+                             int *out_n, ms_error *err);
+void ms_def_log_columns_free(ms_log_col *cols, int n);
 
 /* ---- JSON values (canonical_json.c) ---- */
 typedef enum ms_jt { MS_J_NULL, MS_J_BOOL, MS_J_NUM, MS_J_STR, MS_J_ARR, MS_J_OBJ } ms_jt;

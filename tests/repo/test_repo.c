@@ -187,7 +187,8 @@ static void test_example_repo(void) {
             "{\"description\":\"Propensity model inputs\",\"features\":[{\"alias\":null,"
             "\"feature_view\":\"customer_rfm_features\",\"features\":[],\"join_key_map\":{}},"
             "{\"alias\":null,\"feature_view\":\"customer_behavior_features\",\"features\":"
-            "[\"avg_order_value\"],\"join_key_map\":{}}],\"name\":\"propensity_v1\","
+            "[\"avg_order_value\"],\"join_key_map\":{}}],\"logging\":null,"
+            "\"name\":\"propensity_v1\","
             "\"owner\":\"\",\"tags\":{}}");
   /* hashes: 32 hex digits of XXH3-128 (canonical big-endian) of the JSON */
   for (int i = 0; i < n; i++) {
