@@ -71,6 +71,8 @@ ms_status cli_cmd_cutoffs(const cli_args *a, ms_error *err);
 
 /* offline_write_batch (cmd_write.c). */
 ms_status cli_cmd_write_batch(const cli_args *a, ms_error *err);
+/* Feature logging: `morsel write-logs` (cmd_logs.c). */
+ms_status cli_cmd_write_logs(const cli_args *a, ms_error *err);
 
 /* `compact` (cmd_compact.c). */
 ms_status cli_cmd_compact(const cli_args *a, ms_error *err);

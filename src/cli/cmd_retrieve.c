@@ -1,4 +1,5 @@
-/* Offline retrieval commands: `morsel get-historical-features`, `pull-latest`, `pull-all`,
+/* Offline retrieval commands: `morsel get-historical-features`, `pull-latest`, `pull-all`
+ * (of a view, a source, or with --logs a feature service's logs),
  * and `saved-datasets get` (the other saved-datasets actions are the registry listing of
  * cmd_registry.c).
  *
@@ -264,8 +265,12 @@ static ms_status pull_cmd(const cli_args *a, ms_pull_mode mode, ms_error *err) {
   req.mode = mode;
   req.feature_view = cli_opt(a, "feature-view");
   req.source = cli_opt(a, "source");
-  if (st == MS_OK && !req.feature_view == !req.source)
-    st = ms_error_set(err, MS_ERR_INVALID, "give exactly one of --feature-view NAME and --source NAME");
+  req.feature_service_logs = cli_opt(a, "logs");
+  if (st == MS_OK && req.feature_service_logs && mode != MS_PULL_ALL)
+    st = ms_error_set(err, MS_ERR_INVALID, "--logs SERVICE goes with pull-all");
+  if (st == MS_OK && !!req.feature_view + !!req.source + !!req.feature_service_logs != 1)
+    st = ms_error_set(err, MS_ERR_INVALID,
+                      "give exactly one of --feature-view NAME, --source NAME and --logs SERVICE");
   if (st == MS_OK) st = time_opt(a, "start", &req.has_start, &req.start_ns, err);
   if (st == MS_OK) st = time_opt(a, "end", &req.has_end, &req.end_ns, err);
   if (st == MS_OK && req.has_start && req.has_end && req.start_ns > req.end_ns)

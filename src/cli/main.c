@@ -104,6 +104,7 @@ static const cli_opt_spec k_pull_opts[] = {
     REPO_OPTS,
     {"feature-view", "NAME", "the feature view to read (its keys, features, timestamps)"},
     {"source", "NAME", "a data source instead: every non-timestamp column is a feature"},
+    {"logs", "SERVICE", "pull-all: a feature service's logs instead (timestamp __log_timestamp)"},
     {"features", "a,b,...", "only these features, in this order (default: every feature)"},
     {"no-features", NULL, "no features: join keys and timestamps only"},
     JOB_OPTS,
@@ -112,6 +113,13 @@ static const cli_opt_spec k_write_batch_opts[] = {
     REPO_OPTS,
     {"feature-view", "NAME", "the feature view whose source the rows are appended to"},
     {"input", "FILE", "the batch: a Parquet or CSV file with the source's columns (logical names)"},
+    {"threads", "N", "worker threads (default: offline_store.threads; 0 = all cores)"},
+    {"quiet", NULL, "no progress line and no summary"},
+};
+static const cli_opt_spec k_write_logs_opts[] = {
+    REPO_OPTS,
+    {"feature-service", "NAME", "the feature service whose logs these are (it needs logging:)"},
+    {"input", "FILE", "the logs: a Parquet or CSV file in the service's log schema"},
     {"threads", "N", "worker threads (default: offline_store.threads; 0 = all cores)"},
     {"quiet", NULL, "no progress line and no summary"},
 };
@@ -167,7 +175,15 @@ static const cli_opt_spec k_compact_opts[] = {
   "Rows with start <= timestamp <= end (both optional, inclusive). pull-latest keeps the latest\n" \
   "row per join-key tuple (largest timestamp, then created, then source order); pull-all keeps\n"  \
   "every row, ordered by timestamp (stable). Columns: join keys, features, timestamp, created.\n" \
-  "--features a,b keeps those features (in that order); --no-features keeps keys and timestamps."
+  "--features a,b keeps those features (in that order); --no-features keeps keys and timestamps.\n" \
+  "pull-all --logs SERVICE reads a feature service's logs: every log column, by __log_timestamp."
+#define WRITE_LOGS_NOTES                                                                          \
+  "Appends logged features to the service's logging destination, partitioned as configured,\n"  \
+  "in one commit. Columns (any order): join keys, VIEW__FEATURE, VIEW__FEATURE__timestamp,\n"   \
+  "VIEW__FEATURE__status, __log_timestamp, __request_id, and optionally __log_date (derived from\n" \
+  "__log_timestamp when absent; when given it must be that UTC date). With sample_rate < 1 a\n" \
+  "request's rows are kept or dropped together, the same way every time. A bad input is refused\n" \
+  "whole (missing/extra/mistyped columns, or the row and column of a bad value). docs/writing.md."
 
 #define WRITE_BATCH_NOTES                                                                         \
   "The batch must carry exactly the source's columns by logical name (field_mapping applied),\n"  \
@@ -267,8 +283,10 @@ static const cli_command k_commands[] = {
      HISTORICAL_NOTES, OPTS(k_historical_opts), cli_cmd_get_historical_features},
     {"pull-latest", "", 0, 0, "the latest row per entity of a feature view or source, in a time range",
      PULL_NOTES, OPTS(k_pull_opts), cli_cmd_pull_latest},
-    {"pull-all", "", 0, 0, "every row of a feature view or source in a time range, by timestamp",
+    {"pull-all", "", 0, 0, "every row of a feature view, source or service's logs in a time range, by timestamp",
      PULL_NOTES, OPTS(k_pull_opts), cli_cmd_pull_all},
+    {"write-logs", "", 0, 0, "append logged features of a feature service to its logging destination",
+     WRITE_LOGS_NOTES, OPTS(k_write_logs_opts), cli_cmd_write_logs},
     {"compute", "VIEW [VIEW...]", 1, CLI_MAX_POS, "compute aggregation views at their cutoffs and write the snapshots",
      COMPUTE_NOTES, OPTS(k_compute_opts), cli_cmd_compute},
     {"compact", "VIEW", 1, 1, "merge the small part files of a feature view's source, atomically",

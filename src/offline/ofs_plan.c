@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "dataset/dataset_int.h"
@@ -24,6 +25,7 @@
 #include "morsel/parquet.h"
 #include "morsel/threadpool.h"
 #include "offline/ofs_internal.h"
+#include "repo/repo_int.h"
 
 /* ---------------- small helpers ---------------- */
 
@@ -181,6 +183,7 @@ void ofs_view_reset(ofs_view *v) {
     ms_free(v->synth_src->path);
     ms_free(v->synth_src->file_format);
     ms_free(v->synth_src->timestamp_field);
+    ms_free(v->synth_src->date_partition_column);
     ms_free(v->synth_src);
   }
   ms_free(v->snap_dir);
@@ -1028,11 +1031,68 @@ static ms_status select_source_features(ofs_view *v, const ms_pull_request *req,
   return MS_OK;
 }
 
+/* A pull over a feature service's logs (include/morsel/write.h): the destination directory
+ * read as a source whose timestamp is __log_timestamp, with no join keys and every other
+ * column a feature: the log schema's columns in its order (those the files hold; the
+ * partition columns come back from the folder names, typed by the hive rules), then any
+ * column the files hold that the schema no longer has. Partitioned by __log_date, the
+ * range also prunes date folders (the writer guarantees __log_date = date(__log_timestamp)). */
+static ms_status plan_logs(ms_repo *repo, ofs_view *v, const ms_pull_request *req, ms_error *err) {
+  v->created_at = -1;
+  const ms_feature_service_def *s = find_service(repo, req->feature_service_logs);
+  if (!s) return ms_error_set(err, MS_ERR_NOT_FOUND, "no feature service named '%s'", req->feature_service_logs);
+  if (!s->has_logging || !s->log_path)
+    return ms_error_set(err, MS_ERR_INVALID, "feature service '%s' has no logging configured", s->name);
+  ms_source_def *src = ms_calloc(1, sizeof *src);
+  if (!src) return oom(err);
+  v->synth_src = src;
+  v->src = src;
+  src->name = ms_asprintf("logs:%s", s->name);
+  src->path = ms_strdup(s->log_path);
+  src->file_format = ms_strdup("parquet");
+  src->timestamp_field = ms_strdup("__log_timestamp");
+  for (int k = 0; k < s->n_log_partition_by; k++)
+    if (!strcmp(s->log_partition_by[k], "__log_date") && !(src->date_partition_column = ms_strdup("__log_date")))
+      return oom(err);
+  if (!src->name || !src->path || !src->file_format || !src->timestamp_field || !(v->label = ms_strdup(src->name)))
+    return oom(err);
+  struct stat sb;
+  if (stat(s->log_path, &sb) != 0)
+    return ms_error_set(err, MS_ERR_NOT_FOUND, "feature service '%s' has no logs yet (nothing at %s)", s->name,
+                        s->log_path);
+  ms_dataset *ds = NULL;
+  ms_status st = ofs_dataset_open(src->path, MS_FORMAT_AUTO, &ds, err);
+  if (st) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", err ? err->message : "");
+    return ms_error_set(err, st, "logs of feature service '%s' (%s): %s", s->name, s->log_path, msg);
+  }
+  ms_log_col *cols = NULL;
+  int n_cols = 0;
+  st = ms_def_log_columns(repo, s, &cols, &n_cols, err);
+  int n = 0;
+  for (int i = 0; i < n_cols && st == MS_OK; i++)
+    if (strcmp(cols[i].name, "__log_timestamp") != 0 && find_ds_field(ds, cols[i].name) >= 0 &&
+        !push_str(&v->feat_name, &n, cols[i].name))
+      st = oom(err);
+  for (int i = 0; i < ms_dataset_num_fields(ds) && st == MS_OK; i++) {
+    const char *name = ms_dataset_field(ds, i)->name;
+    if (strcmp(name, "__log_timestamp") != 0 && find_str(v->feat_name, n, name) < 0 && !push_str(&v->feat_name, &n, name))
+      st = oom(err);
+  }
+  v->n_feat = n;
+  ms_def_log_columns_free(cols, n_cols);
+  ms_dataset_close(ds);
+  if (st == MS_OK && req->select_features) st = select_source_features(v, req, err);
+  return st;
+}
+
 ms_status ms_pull(ms_repo *repo, const ms_pull_request *req, ms_retrieval_job **out, ms_error *err) {
   *out = NULL;
   if (!repo || !req) return ms_error_set(err, MS_ERR_INVALID, "no repository or request");
-  if (!!req->feature_view == !!req->source)
-    return ms_error_set(err, MS_ERR_INVALID, "give exactly one of a feature view and a source");
+  if (!!req->feature_view + !!req->source + !!req->feature_service_logs != 1)
+    return ms_error_set(err, MS_ERR_INVALID,
+                        "give exactly one of a feature view, a source and a feature service's logs");
   if (req->has_start && req->has_end && req->start_ns > req->end_ns)
     return ms_error_set(err, MS_ERR_INVALID, "start is after end");
   ms_retrieval_job *job = NULL;
@@ -1064,6 +1124,9 @@ ms_status ms_pull(ms_repo *repo, const ms_pull_request *req, ms_retrieval_job **
     } else {
       for (int f = 0; st == MS_OK && f < d->n_schema; f++) st = add_feature(v, d->schema[f].name, false, false, err);
     }
+  } else if (st == MS_OK && req->feature_service_logs) {
+    job->n_views = 1;
+    st = plan_logs(repo, v, req, err);
   } else if (st == MS_OK) {
     job->n_views = 1;
     v->created_at = -1;
