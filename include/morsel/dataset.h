@@ -1,7 +1,7 @@
 /* Datasets: one logical table over many files.
  *
  * A path is a file, a directory of files (recursively; hidden files and names starting
- * with '_' or '.' are skipped), a glob ('*', '?', '[...]' within a segment, '**' across
+ * with '_' or '.' are skipped, except hive folders such as `__log_date=2024-01-01/`), a glob ('*', '?', '[...]' within a segment, '**' across
  * directories, e.g. data/part-?.parquet), or a
  * hive-partitioned directory whose `key=value/` folders become typed partition columns
  * (int64 when every value parses as one, else date32 for YYYY-MM-DD, else utf8;

@@ -49,6 +49,17 @@ bool ms__glob_has_magic(const char *s) { return strpbrk(s, "*?[") != NULL; }
 
 bool ms__is_hidden_name(const char *name) { return name[0] == '.' || name[0] == '_'; }
 
+/* A directory entry the walk skips: hidden names, except a hive folder `_key=value`
+ * (Feast's log partitions are `__log_date=YYYY-MM-DD/`; Arrow does not ignore partition
+ * folders for their prefix either). Files starting with '_' stay hidden (_SUCCESS,
+ * _morsel_manifest.json). */
+static bool skip_entry(const char *name, bool is_dir) {
+  if (!ms__is_hidden_name(name)) return false;
+  if (!is_dir || name[0] != '_') return true;
+  const char *eq = strchr(name, '=');
+  return !eq || eq == name;
+}
+
 /* Matches a bracket expression starting after '['; *p_end receives the position after ']'.
  * Returns -1 when the class is unterminated (then '[' is a literal). */
 static int match_class(const char *p, unsigned char c, const char **p_end) {
@@ -143,7 +154,7 @@ static ms_status list_rec(ms_fs *fs, const char *dir, ms__strvec *out, int depth
   if (st) return st;
   for (int64_t i = 0; i < n && st == MS_OK; i++) {
     const char *name = base_name(infos[i].path);
-    if (ms__is_hidden_name(name)) continue;
+    if (skip_entry(name, infos[i].is_dir)) continue;
     char *full = join_path(dir, name);
     if (!full) { st = ms_error_set(err, MS_ERR_NOMEM, "out of memory"); break; }
     if (infos[i].is_dir) {
@@ -194,7 +205,7 @@ static ms_status walk(glob_ctx *g, const char *dir, int i, int depth) {
     if (list_dir(g->fs, dir, &infos, &n, NULL) != MS_OK) return MS_OK;
     for (int64_t k = 0; k < n && st == MS_OK; k++) {
       const char *name = base_name(infos[k].path);
-      if (!infos[k].is_dir || ms__is_hidden_name(name)) continue;
+      if (!infos[k].is_dir || skip_entry(name, true)) continue;
       char *full = join_path(dir, name);
       if (!full) { st = ms_error_set(g->err, MS_ERR_NOMEM, "out of memory"); break; }
       st = walk(g, full, i, depth + 1);
