@@ -40,6 +40,13 @@ ms_status cli_cmd_write_logs(const cli_args *a, ms_error *err) {
   memset(&res, 0, sizeof res);
   if (st == MS_OK) st = ms_write_logs_file(r.repo, r.reg, service, input, &o, &res, err);
   cli_progress_finish(&prog);
+  /* The writers' row errors already say "<input>: row R, column 'c': ..." in the message;
+   * printed with the context fields too it would say it twice. */
+  if (st != MS_OK && err && err->row >= 0 && strstr(err->message, ": row ")) {
+    err->file[0] = '\0';
+    err->column[0] = '\0';
+    err->row = -1;
+  }
   if (st == MS_OK && !quiet) {
     cli_buf b = {0};
     cli_buf_printf(&b, "wrote %lld rows to %s (%lld file%s, generation %lld)\n",

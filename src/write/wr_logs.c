@@ -404,6 +404,7 @@ ms_status ms_write_logs_file(ms_repo *repo, ms_registry *reg, const char *featur
   if (st == MS_OK) st = make_pool(repo, opts, &pool, err);
   ms_table *t = NULL;
   if (st == MS_OK) st = wr_read_input(input_path, schema, n_schema, pool, &t, err);
+  if (st == MS_OK && err) ms_error_init(err); /* no stale context from the reader */
   ms_write_options o;
   if (opts) o = *opts;
   else memset(&o, 0, sizeof o); /* what ms_write_options_init gives */

@@ -85,22 +85,22 @@ n_files=$(find logs/svc -name '*.parquet' | wc -l)
 expect_eq "part files" "$n_files" "3"
 
 # ---- read back: everything, in timestamp order ----
-run_rc "$M" pull-all --logs svc --output "$T/all.csv" --quiet
+run_rc "$M" pull-all --logs svc --output "$T/all.parquet" --quiet
 [ "$rc" = 0 ] || fail "pull-all --logs: $err"
-run_rc "$M" cat "$T/all.csv" --format csv
+run_rc "$M" cat "$T/all.parquet" --format csv
 expect_eq "all logs" "$out" \
 "driver_id,ds__rating,ds__rating__timestamp,ds__rating__status,__log_date,__request_id,__log_timestamp
 1001,4.5,2024-03-01T09:00:00.000000Z,1,2024-03-01,r1,2024-03-01T10:00:00.000000Z
 1001,3.25,2024-03-01T22:00:00.000000Z,1,2024-03-01,r3,2024-03-01T23:30:00.000000Z
 1002,,,0,2024-03-01,r2,2024-03-01T23:59:59.500000Z
-1003,2,2024-03-02T08:00:00.000000Z,1,2024-03-02,r4,2024-03-02T09:15:00.000000Z
+1003,2.0,2024-03-02T08:00:00.000000Z,1,2024-03-02,r4,2024-03-02T09:15:00.000000Z
 1001,1.5,2024-03-03T00:00:00.000000Z,1,2024-03-03,r5,2024-03-03T00:00:00.000000Z"
 # Feast's range: [min, max + 1s], then an inclusive sub-range
-run_rc "$M" pull-all --logs svc --start 2024-03-01T10:00:00Z --end 2024-03-03T00:00:01Z --output "$T/feast.csv" --quiet
-run_rc "$M" cat "$T/feast.csv" --format csv
+run_rc "$M" pull-all --logs svc --start 2024-03-01T10:00:00Z --end 2024-03-03T00:00:01Z --output "$T/feast.parquet" --quiet
+run_rc "$M" cat "$T/feast.parquet" --format csv
 expect_eq "feast range rows" "$(echo "$out" | wc -l)" "6"
-run_rc "$M" pull-all --logs svc --start 2024-03-01T23:30:00Z --end 2024-03-02T09:15:00Z --output "$T/sub.csv" --quiet
-run_rc "$M" cat "$T/sub.csv" --format csv --columns __request_id
+run_rc "$M" pull-all --logs svc --start 2024-03-01T23:30:00Z --end 2024-03-02T09:15:00Z --output "$T/sub.parquet" --quiet
+run_rc "$M" cat "$T/sub.parquet" --format csv --columns __request_id
 expect_eq "sub-range" "$out" "__request_id
 r3
 r2
@@ -127,7 +127,8 @@ expect_eq "bad columns" "$err" \
 printf '__request_id,__log_timestamp,driver_id,ds__rating,ds__rating__timestamp,ds__rating__status\nr1,2024-03-01T10:00:00Z,1,1,,1\nr2,yesterday,1,1,,1\n' >"$T/bad2.csv"
 run_rc "$M" write-logs --feature-service svc --input "$T/bad2.csv"
 [ "$rc" = 1 ] || fail "bad timestamp: rc $rc"
-case "$err" in *"row 2"*"__log_timestamp"*|*"__log_timestamp"*"row 2"*) ;; *) fail "bad timestamp message: $err" ;; esac
+# the CSV reader refuses the cell (its message names the column, the line and the value)
+case "$err" in *"bad2.csv: column '__log_timestamp'"*"\"yesterday\""*) ;; *) fail "bad timestamp message: $err" ;; esac
 printf '__request_id,__log_timestamp,driver_id,ds__rating,ds__rating__timestamp,ds__rating__status\nr1,2024-03-01T10:00:00Z,1,1,,1\n,2024-03-01T10:00:00Z,1,1,,1\n' >"$T/bad3.csv"
 run_rc "$M" write-logs --feature-service svc --input "$T/bad3.csv"
 expect_eq "null request id" "$err" "morsel: $T/bad3.csv: row 2, column '__request_id': null value"
@@ -182,8 +183,8 @@ cat >>"$R/features.yaml" <<'EOF'
 EOF
 run_rc "$M" plan
 [ "$rc" = 1 ] || fail "plan accepted a bad logging block"
-case "$err" in *"features.yaml:60:55: feature service 'broken': partition_by column '__log_dat' is not a column of the service's log schema (did you mean '__log_date'?)"*) ;; *) fail "partition_by message: $err" ;; esac
-case "$err" in *"features.yaml:61:20: feature service 'broken': sample_rate must be a number in (0, 1]"*) ;; *) fail "sample_rate message: $err" ;; esac
+case "$err" in *"features.yaml:35:55: feature service 'broken': partition_by column '__log_dat' is not a column of the service's log schema (did you mean '__log_date'?)"*) ;; *) fail "partition_by message: $err" ;; esac
+case "$err" in *"features.yaml:36:20: feature service 'broken': sample_rate must be a number in (0, 1]"*) ;; *) fail "sample_rate message: $err" ;; esac
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)" >&2
