@@ -834,6 +834,43 @@ static void test_refusals(void) {
   ms_repo_free(r);
 }
 
-MS_TEST_MAIN(MS_TEST(test_repo_logging_errors), MS_TEST(test_repo_logging_accepted), MS_TEST(test_log_schema),
+/* The dataset layer reads hive folders whose key starts with '_' (__log_date=...), while
+ * files starting with '_' and '_'-directories that are not key=value stay hidden. */
+static void test_dataset_underscore_partitions(void) {
+  char root[4096];
+  snprintf(root, sizeof root, "%s/underscore", ms_test_tmpdir());
+  int64_t v1[2] = {1, 2}, v2[1] = {3}, v3[1] = {99};
+  char p[4200];
+  snprintf(p, sizeof p, "%s/__k=2024-01-01/_x=1/a.parquet", root);
+  write_text(p, "");
+  write_pq(p, mk_table("v", col_i64(v1, 2), NULL), 0);
+  snprintf(p, sizeof p, "%s/__k=2024-01-02/_x=2/a.parquet", root);
+  write_text(p, "");
+  write_pq(p, mk_table("v", col_i64(v2, 1), NULL), 0);
+  snprintf(p, sizeof p, "%s/_hidden/__k=2024-01-03/_x=3/a.parquet", root);
+  write_text(p, "");
+  write_pq(p, mk_table("v", col_i64(v3, 1), NULL), 0);
+  snprintf(p, sizeof p, "%s/__k=2024-01-01/_x=1/_SUCCESS", root);
+  write_text(p, "not data");
+  ms_dataset *ds = NULL;
+  ms_error err;
+  ms_error_init(&err);
+  CHECK_OK(ms_dataset_open(ms_fs_local(), root, NULL, &ds, &err), &err);
+  ms_table *t = NULL;
+  ms_dataset_read_options ro;
+  memset(&ro, 0, sizeof ro);
+  ms_status st = ms_dataset_read(ds, &ro, &t, NULL, &err);
+  ms_dataset_close(ds);
+  CHECK_OK(st, &err);
+  static const char *const names[] = {"v", "__k", "_x"};
+  CHECK(names_are(t, names, 3));
+  int64_t want_v[3] = {1, 2, 3}, want_x[3] = {1, 1, 2};
+  CHECK(col_is_i64(t, "v", want_v, 3));
+  CHECK(col_is_i64(t, "_x", want_x, 3));
+  CHECK(ms_column_type(ms_table_column(t, 1))->id == MS_TYPE_DATE32);
+  ms_table_release(t);
+}
+
+MS_TEST_MAIN(MS_TEST(test_dataset_underscore_partitions), MS_TEST(test_repo_logging_errors), MS_TEST(test_repo_logging_accepted), MS_TEST(test_log_schema),
              MS_TEST(test_feast_roundtrip), MS_TEST(test_partitions_and_csv), MS_TEST(test_sampling),
              MS_TEST(test_refusals))
