@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <xxhash.h>
 
+#include "morsel/dataset.h"
 #include "morsel/registry.h"
 #include "morsel/store.h"
 #include "morsel/write.h"
