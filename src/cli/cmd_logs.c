@@ -26,9 +26,11 @@ ms_status cli_cmd_write_logs(const cli_args *a, ms_error *err) {
     return ms_error_set(err, MS_ERR_INVALID,
                         "cannot tell the input format from the extension (use .parquet or .csv)");
   }
+  int64_t threads = 0;
+  ms_status st = cli_opt_int(a, "threads", 0, 4096, &threads, err);
   cli_repo r;
   memset(&r, 0, sizeof r);
-  ms_status st = cli_repo_open(a, true, &r, err);
+  if (st == MS_OK) st = cli_repo_open(a, true, &r, err);
   cli_progress prog;
   cli_progress_init(&prog, quiet);
   ms_write_options o;
@@ -36,6 +38,7 @@ ms_status cli_cmd_write_logs(const cli_args *a, ms_error *err) {
   o.progress = cli_progress_update;
   o.progress_ctx = &prog;
   o.input_name = input;
+  o.threads = (int)threads;
   ms_write_result res;
   memset(&res, 0, sizeof res);
   if (st == MS_OK) st = ms_write_logs_file(r.repo, r.reg, service, input, &o, &res, err);

@@ -402,6 +402,7 @@ static void test_repo_logging_accepted(void) {
   s = ms_repo_diff_summary("feature_service", jc, ja);
   CHECK_MSG(s && strstr(s, "logging: null -> {"), "%s", s ? s : "(null)");
   ms_free(s);
+  char *jb_copy = ms_strdup(jb); /* the objects live until ms_repo_free */
   ms_repo_free(r);
   /* 1.0 and 1 hash the same */
   char d2[4096];
@@ -412,7 +413,8 @@ static void test_repo_logging_accepted(void) {
   CHECK_OK(ms_repo_objects(r, &objs, &n, &edges, &ne, &err), &err);
   bool same = false;
   for (int i = 0; i < n; i++)
-    if (!strcmp(objs[i].kind, "feature_service")) same = !strcmp(objs[i].json, jb);
+    if (!strcmp(objs[i].kind, "feature_service")) same = !strcmp(objs[i].json, jb_copy);
+  ms_free(jb_copy);
   CHECK(same);
   ms_repo_free(r);
 }
