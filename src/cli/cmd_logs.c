@@ -52,10 +52,10 @@ ms_status cli_cmd_write_logs(const cli_args *a, ms_error *err) {
   }
   if (st == MS_OK && !quiet) {
     cli_buf b = {0};
-    cli_buf_printf(&b, "wrote %lld rows to %s (%lld file%s, generation %lld)\n",
+    /* the same line as write-batch's */
+    cli_buf_printf(&b, "wrote %lld rows to %s (%lld files, generation %lld)\n",
                    (long long)res.rows_written, res.target ? res.target : "?",
-                   (long long)res.files_written, res.files_written == 1 ? "" : "s",
-                   (long long)res.generation);
+                   (long long)res.files_written, (long long)res.generation);
     if (!cli_write(stdout, &b)) st = ms_error_set(err, MS_ERR_IO, "cannot write to standard output");
     cli_buf_reset(&b);
   }

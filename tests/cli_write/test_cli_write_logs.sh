@@ -74,7 +74,7 @@ driver_id,ds__rating,ds__rating__timestamp,ds__rating__status,__log_timestamp,__
 EOF
 run_rc "$M" write-logs --feature-service svc --input "$T/h1.csv"
 [ "$rc" = 0 ] || fail "write-logs h1: $err"
-expect_eq "write-logs h1 output" "$out" "wrote 3 rows to $R/logs/svc (1 file, generation 1)"
+expect_eq "write-logs h1 output" "$out" "wrote 3 rows to $R/logs/svc (1 files, generation 1)"
 run_rc "$M" write-logs --feature-service svc --input "$T/h2.csv"
 [ "$rc" = 0 ] || fail "write-logs h2: $err"
 expect_eq "write-logs h2 output" "$out" "wrote 2 rows to $R/logs/svc (2 files, generation 2)"
@@ -172,6 +172,22 @@ a=$("$M" cat "$T/h.csv" --format csv --columns __request_id | tail -n +2 | sort 
 expect_eq "3 rows per kept request" "$a" "3 "
 expect_eq "same requests" "$("$M" cat "$T/h.csv" --format csv --columns __request_id | sort)" \
   "$("$M" cat "$T/h2o.csv" --format csv --columns __request_id | sort)"
+
+# ---- files and registry agree, no orphan left by the refusals ----
+run_rc "$M" data-status logs:svc logs:half logs:half2
+[ "$rc" = 0 ] || fail "data-status: rc $rc: $out $err"
+expect_eq "data-status" "$(grep -E '^logs:|generation|orphans|agrees' <<<"$out" | sed "s|$R|R|")" "logs:svc: R/logs/svc
+  generation 3 (manifest 3, registry 3)
+  pending deletions: 0, orphans: 0
+  agrees
+logs:half: R/logs/half
+  generation 1 (manifest 1, registry 1)
+  pending deletions: 0, orphans: 0
+  agrees
+logs:half2: R/logs/half2
+  generation 1 (manifest 1, registry 1)
+  pending deletions: 0, orphans: 0
+  agrees"
 
 # ---- the repository refuses a bad logging block, with its position ----
 cat >>"$R/features.yaml" <<'EOF'
