@@ -596,6 +596,48 @@ static void test_reader_rules(void) {
   ms_store_close(s);
 }
 
+/* Feast's log partition column `__log_date`: its folders start with '_' but are data;
+ * other '_' names (the manifest, _SUCCESS, a _tmp/ folder) stay hidden. */
+static void test_underscore_partitions(void) {
+  ms_error err;
+  ms_error_init(&err);
+  const char *root = fresh_dir("underscore");
+  ms_store *s = open_store(root, NULL, false, -1, &err);
+  CHECK_OK(s ? MS_OK : err.status, &err);
+  char *a = NULL, *b = NULL;
+  CHECK_OK(ms_store_new_path(s, "__log_date=2024-01-01", NULL, "csv", &a, &err), &err);
+  CHECK_OK(ms_store_new_path(s, "__log_date=2024-01-02", NULL, "csv", &b, &err), &err);
+  CHECK(write_rows(root, a, 2, 0) && write_rows(root, b, 3, 10));
+  CHECK(write_file(root, "_SUCCESS", ""));
+  CHECK(write_rows(root, "_tmp/x.csv", 1, 0));
+  CHECK(write_rows(root, "__log_date=2024-01-02/_side.csv", 1, 0));
+  ms_store_file adds[] = {{a, 2, 0, 0}, {b, 3, 0, 0}};
+  ms_store_commit c = {.kind = "write_logs", .adds = adds, .n_adds = 2};
+  int64_t g;
+  CHECK_OK(ms_store_commit_files(s, &c, &g, &err), &err);
+  ms_dataset *ds = NULL;
+  CHECK_OK(ms_dataset_open(NULL, root, NULL, &ds, &err), &err);
+  CHECK_EQ_INT(ms_dataset_num_files(ds), 2);
+  int part = -1;
+  for (int i = 0; i < ms_dataset_num_fields(ds); i++)
+    if (!strcmp(ms_dataset_field(ds, i)->name, "__log_date")) part = i;
+  CHECK(part >= 0 && ms_dataset_field_is_partition(ds, part));
+  CHECK(ms_dataset_field(ds, part)->type.id == MS_TYPE_DATE32);
+  ms_dataset_close(ds);
+  char pattern[1400];
+  snprintf(pattern, sizeof pattern, "%s/__log_date=*/*.csv", root);
+  CHECK_OK(ms_dataset_open(NULL, pattern, NULL, &ds, &err), &err);
+  CHECK_EQ_INT(ms_dataset_num_files(ds), 2);
+  ms_dataset_close(ds);
+  snprintf(pattern, sizeof pattern, "%s/**/*.csv", root);
+  CHECK_OK(ms_dataset_open(NULL, pattern, NULL, &ds, &err), &err);
+  CHECK_EQ_INT(ms_dataset_num_files(ds), 2);
+  ms_dataset_close(ds);
+  ms_free(a);
+  ms_free(b);
+  ms_store_close(s);
+}
+
 /* ---------------------------------------------------------------- recovery */
 
 static const char *state_of(ms_registry *reg, const char *dataset, int64_t gen) {
@@ -1049,7 +1091,8 @@ static void test_registry_migration(void) {
 
 MS_TEST_MAIN(MS_TEST(test_token_names), MS_TEST(test_new_path), MS_TEST(test_manifest_roundtrip),
              MS_TEST(test_manifest_malformed), MS_TEST(test_commits_model),
-             MS_TEST(test_reader_rules), MS_TEST(test_recovery_directory),
+             MS_TEST(test_reader_rules), MS_TEST(test_underscore_partitions),
+             MS_TEST(test_recovery_directory),
              MS_TEST(test_single_file), MS_TEST(test_crash_points),
              MS_TEST(test_concurrent_appenders), MS_TEST(test_gc),
              MS_TEST(test_registry_migration))
