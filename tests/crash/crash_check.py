@@ -30,8 +30,39 @@ import sys
 TOKEN = re.compile(r"\.m[0-9a-f]{16}\.")
 
 
+SCAN_CACHE = {}
+
+
 def scan_rows(morsel, path):
-    """Rows of one file read whole by morsel, or None when it cannot be read."""
+    """Rows of one file read whole by morsel, or None when it cannot be read. Files are
+    immutable once renamed into place, so a result is cached by (path, inode, size, mtime)
+    across runs (CRASH_SCAN_CACHE names the cache file)."""
+    st = os.stat(path)
+    key = f"{path}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}"
+    if key in SCAN_CACHE:
+        return SCAN_CACHE[key]
+    rows = scan_rows_uncached(morsel, path)
+    if rows is not None:
+        SCAN_CACHE[key] = rows
+    return rows
+
+
+def load_cache():
+    path = os.environ.get("CRASH_SCAN_CACHE")
+    if path and os.path.exists(path):
+        with open(path) as f:
+            SCAN_CACHE.update(json.load(f))
+
+
+def save_cache():
+    path = os.environ.get("CRASH_SCAN_CACHE")
+    if path:
+        with open(path + ".tmp", "w") as f:
+            json.dump(SCAN_CACHE, f)
+        os.replace(path + ".tmp", path)
+
+
+def scan_rows_uncached(morsel, path):
     p = subprocess.run([morsel, "scan", path, "--threads", "1"], capture_output=True, text=True)
     if p.returncode != 0:
         return None
@@ -90,7 +121,9 @@ def files_cmd(args):
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = os.path.relpath(dirpath, root)
         rel_dir = "" if rel_dir == "." else rel_dir
-        hidden_dir = any(seg[:1] in (".", "_") for seg in rel_dir.split("/") if seg)
+        # hidden folders: '.' or '_' names, except hive folders (`__log_date=…`)
+        hidden_dir = any(seg[:1] == "." or (seg[:1] == "_" and "=" not in seg)
+                         for seg in rel_dir.split("/") if seg)
         for name in filenames:
             rel = f"{rel_dir}/{name}" if rel_dir else name
             hidden = hidden_dir or name[:1] in (".", "_")
@@ -147,6 +180,7 @@ def identity(path):
 
 def registry_cmd(args):
     db, project, dataset, root = args[:4]
+    morsel = os.environ.get("MORSEL")
     single = "--single" in args
     prepared_ok = "--prepared-ok" in args
     problems = []
@@ -177,9 +211,15 @@ def registry_cmd(args):
                             f"{[r['generation'] for r in prepared]}, last committed {last_gen}")
     last = committed[-1] if committed else None
     if single:
-        if last is not None and os.path.exists(root):
+        # With a prepared record pending the file is the old one (its identity is the
+        # prepared record's identity_before) or the new one; recovery decides which.
+        if last is not None and os.path.exists(root) and not prepared:
             if last.get("identity_after") != identity(root):
                 problems.append(f"last committed identity {last.get('identity_after')} != file {identity(root)}")
+        if last is not None and os.path.exists(root) and "total_rows" in last and not prepared:
+            got = scan_rows(morsel, root) if morsel else None
+            if got is not None and got != last["total_rows"]:
+                problems.append(f"registry total_rows {last['total_rows']} != file rows {got}")
     else:
         man = read_manifest(root)
         mgen = int(man.get("generation", 0)) if man else 0
@@ -198,13 +238,25 @@ def registry_cmd(args):
 
 
 def main():
-    cmd, args = sys.argv[1], sys.argv[2:]
-    if cmd == "files":
-        files_cmd(args)
-    elif cmd == "registry":
-        registry_cmd(args)
-    else:
-        sys.exit(f"unknown command {cmd}")
+    load_cache()
+    # several commands in one run, separated by "--next" (one interpreter start)
+    groups, cur = [], []
+    for a in sys.argv[1:]:
+        if a == "--next":
+            groups.append(cur)
+            cur = []
+        else:
+            cur.append(a)
+    groups.append(cur)
+    for g in groups:
+        cmd, args = g[0], g[1:]
+        if cmd == "files":
+            files_cmd(args)
+        elif cmd == "registry":
+            registry_cmd(args)
+        else:
+            sys.exit(f"unknown command {cmd}")
+    save_cache()
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@
 # manifest) and by `morsel pull-all`; tests compare it with the batches they sent.
 
 R=$T/repo
-PY=python3
+# the interpreter itself, not a version manager's shim (which costs a second a call)
+PY=$(python3 -c 'import sys; print(sys.executable)')
 CHECK_PY=$(dirname "${BASH_SOURCE[0]}")/crash_check.py
 KEYCOLS=driver_id,seq,val
 
@@ -164,6 +165,11 @@ EOF
   "$M" convert "$T/init_agg.csv" "$R/data/agg/events.parquet" >/dev/null
   run_rc "$M" apply -C "$R"
   [ $rc = 0 ] || { echo "apply failed: $out $err" >&2; exit 1; }
+  # the log destination starts with one committed batch (a reader of a destination without
+  # any file is an error, not an empty state)
+  gen_logs 500 100 >"$T/init_logs.csv"
+  run_rc "$M" write-logs -C "$R" --feature-service logged --input "$T/init_logs.csv" --quiet
+  [ $rc = 0 ] || { echo "initial write-logs failed: $out $err" >&2; exit 1; }
 }
 
 # src_path SOURCE: the source's path; src_view SOURCE: its feature view.
@@ -197,18 +203,6 @@ read_pull() {
   rm -f "$f" "$f.err"
 }
 
-# files_check ROOT [--single]: python checks of the file layout (see crash_check.py); prints
-# problems, one a line, nothing when all is well.
-files_check() { "$PY" "$CHECK_PY" files "$M" "$@"; }
-
-# registry_check DATASET ROOT: the registry's committed records agree with the manifest
-# (or the single file). Prints problems.
-registry_check() { "$PY" "$CHECK_PY" registry "$R/data/registry.db" crash_test "$@"; }
-
-# status_json DATASET: `morsel data-status DATASET --json` (stdout), status in $rc.
-status_json() {
-  run_rc "$M" data-status -C "$R" "$@" --json
-}
 
 # ms_now: milliseconds since the epoch.
 ms_now() { echo $(($(date +%s%N) / 1000000)); }
@@ -227,6 +221,7 @@ dataset_of() {
   case $1 in logs) echo "logs:logged" ;; agg) echo "aggregations:agg_fv" ;; *) echo "source:$1" ;; esac
 }
 is_single() { [ "$1" = pq_src ] || [ "$1" = csv_src ]; }
+# (kind "agg" is the aggregation view's snapshot directory, dataset aggregations:agg_fv)
 
 # gen_batch KIND FIRST N FILE: a batch of N rows (seq FIRST..) for the kind into FILE (CSV).
 gen_batch() {
@@ -275,7 +270,7 @@ init_state() {
     hive_src) read_cat "$T/init_hive.csv" "$KEYCOLS" ;;
     pq_src) read_cat "$T/init_pq.csv" "$KEYCOLS" ;;
     csv_src) read_cat "$R/data/single.csv" "$KEYCOLS" ;;
-    logs) : ;;
+    logs) gen_keys 500 100 ;;
   esac >"$T/state.$1"
 }
 
@@ -290,32 +285,24 @@ same_rows() {
   return 1
 }
 
-# check_files KIND LABEL: the file-layout checks; fails the test on a problem. Sets
-# LAST_INFO to the checker's INFO line.
-check_files() {
-  local o
-  if is_single "$1"; then
-    o=$(files_check "$(src_path "$1")" --single)
-  else
-    o=$(files_check "$(src_path "$1")" --allow initial.parquet --allow events.parquet)
-  fi
-  LAST_INFO=$(grep '^INFO' <<<"$o" || true)
-  if grep -v '^INFO' <<<"$o" | grep -q .; then
-    fail "$2: file layout: $(grep -v '^INFO' <<<"$o" | head -5 | tr '\n' ';')"
-  fi
-}
-
-# check_registry KIND LABEL [--prepared-ok]: registry records agree with the files.
-check_registry() {
-  local o kind=$1 label=$2
+# check_all KIND LABEL [--prepared-ok]: the file-layout checks and the registry checks
+# of crash_check.py, in one run; fails the test on a problem. Sets LAST_INFO ("INFO live=N
+# orphans=N temps=N generation=G") and REG_INFO ("INFO committed=N aborted=N prepared=N").
+check_all() {
+  local kind=$1 label=$2 o files_args reg_args
   shift 2
   if is_single "$kind"; then
-    o=$(registry_check "$(dataset_of "$kind")" "$(src_path "$kind")" --single "$@")
+    files_args=("$(src_path "$kind")" --single)
+    reg_args=("$(dataset_of "$kind")" "$(src_path "$kind")" --single "$@")
   else
-    o=$(registry_check "$(dataset_of "$kind")" "$(src_path "$kind")" "$@")
+    files_args=("$(src_path "$kind")" --allow initial.parquet --allow events.parquet)
+    reg_args=("$(dataset_of "$kind")" "$(src_path "$kind")" "$@")
   fi
-  REG_INFO=$(grep '^INFO' <<<"$o" || true)
+  o=$(CRASH_SCAN_CACHE=$T/scan-cache.json "$PY" "$CHECK_PY" files "$M" "${files_args[@]}" \
+    --next registry "$R/data/registry.db" crash_test "${reg_args[@]}")
+  LAST_INFO=$(grep '^INFO live=' <<<"$o" || true)
+  REG_INFO=$(grep '^INFO committed=' <<<"$o" || true)
   if grep -v '^INFO' <<<"$o" | grep -q .; then
-    fail "$label: registry: $(grep -v '^INFO' <<<"$o" | head -5 | tr '\n' ';')"
+    fail "$label: $(grep -v '^INFO' <<<"$o" | head -5 | tr '\n' ';')"
   fi
 }

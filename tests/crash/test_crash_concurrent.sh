@@ -68,6 +68,47 @@ for kind in dir_src hive_src pq_src csv_src logs; do
   [ $rc = 0 ] || fail "$kind: data-status rc=$rc: $out"
 done
 
+# ---- appenders while other writers die at the crash points: the survivors' recovery
+# resolves the dead writers' records, and no survivor's batch is lost ----
+for kind in dir_src pq_src; do
+  : >"$T/sent.$kind"
+  pids=()
+  for w in $(seq 1 "$P"); do
+    first=$((base + (w - 1) * K * ROWS))
+    appender "$kind" "$w" $first &
+    pids+=($!)
+    gen_keys $first $((K * ROWS)) >>"$T/sent.$kind"
+  done
+  base=$((base + P * K * ROWS))
+  # victims, one after the other, while the appenders run
+  for point in after-prepare after-rename after-prepare after-commit after-data after-rename; do
+    gen_batch "$kind" $base 100 "$T/victim.csv"
+    writer_cmd "$kind" "$T/victim.csv"
+    set +e
+    MORSEL_CRASH_POINT=$point "${W[@]}" >/dev/null 2>"$T/victim.err"
+    vrc=$?
+    set -e
+    case $point in
+      after-rename | after-commit) gen_keys $base 100 >>"$T/sent.$kind" ;;
+      after-data) if [ $vrc = 0 ]; then gen_keys $base 100 >>"$T/sent.$kind"; fi ;;
+    esac
+    if [ $vrc != 137 ] && ! { [ $point = after-data ] && [ $vrc = 0 ] && is_single "$kind"; }; then
+      fail "$kind victim $point: rc=$vrc $(cat "$T/victim.err")"
+    fi
+    base=$((base + 100))
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" || fail "$kind: an appender failed next to dying writers"
+  done
+  run_rc "$M" data-status -C "$R" "$(dataset_of "$kind")" --repair
+  [ $rc = 0 ] || fail "$kind: data-status --repair after the victims: rc=$rc $out $err"
+  LC_ALL=C sort -m "$T/state.$kind" <(LC_ALL=C sort "$T/sent.$kind") >"$T/new.$kind"
+  cp "$T/new.$kind" "$T/state.$kind"
+  read_state "$kind" >"$T/got"
+  same_rows "$T/state.$kind" "$T/got" || fail "$kind: rows after appenders next to dying writers"
+  check_all "$kind" "$kind appenders and victims"
+done
+
 # ---- appenders racing a compaction of the same directory source ----
 kind=dir_src
 : >"$T/sent.$kind"
