@@ -21,7 +21,7 @@ make_repo
 
 # committed_count KIND: committed records of the kind's dataset.
 committed_count() {
-  check_registry "$1" "$1 count" --prepared-ok >/dev/null
+  check_all "$1" "$1 count" --prepared-ok
   sed 's/.*committed=\([0-9]*\).*/\1/' <<<"$REG_INFO"
 }
 
@@ -60,8 +60,7 @@ for kind in dir_src hive_src pq_src csv_src logs; do
   same_rows "$T/state.$kind" "$T/got" || fail "$kind: cat after $P x $K concurrent batches"
   read_state_pull "$kind" >"$T/got"
   same_rows "$T/state.$kind" "$T/got" || fail "$kind: pull-all after $P x $K concurrent batches"
-  check_files "$kind" "$kind concurrent"
-  check_registry "$kind" "$kind concurrent"
+  check_all "$kind" "$kind concurrent"
   after=$(sed 's/.*committed=\([0-9]*\).*/\1/' <<<"$REG_INFO")
   [ "$after" = $((before + P * K)) ] || fail "$kind: committed records $before -> $after, want +$((P * K))"
   run_rc "$M" data-status -C "$R" "$(dataset_of "$kind")"
@@ -138,8 +137,7 @@ LC_ALL=C sort -m "$T/state.$kind" <(LC_ALL=C sort "$T/sent.$kind") >"$T/new.$kin
 cp "$T/new.$kind" "$T/state.$kind"
 read_state "$kind" >"$T/got"
 same_rows "$T/state.$kind" "$T/got" || fail "appends racing $n_compact compactions: rows"
-check_files "$kind" "appends racing compaction"
-check_registry "$kind" "appends racing compaction"
+check_all "$kind" "appends racing compaction"
 
 # ---- two compactions at once: one merges, the other conflicts or finds nothing ----
 for round in 1 2 3; do
@@ -169,8 +167,7 @@ for round in 1 2 3; do
   done
   read_state dir_src >"$T/got"
   same_rows "$T/state.dir_src" "$T/got" || fail "racing compactions round $round: rows"
-  check_files dir_src "racing compactions round $round"
-  check_registry dir_src "racing compactions round $round"
+  check_all dir_src "racing compactions round $round"
 done
 
 run_rc "$M" data-status -C "$R"
