@@ -193,7 +193,7 @@ read_cat() {
 
 # read_pull VIEW: the sorted KEYCOLS rows of `morsel pull-all --feature-view VIEW`.
 read_pull() {
-  local f=$T/pull.$$.$RANDOM.csv
+  local f=$T/pull.$BASHPID.csv
   if ! "$M" pull-all -C "$R" --feature-view "$1" --output "$f" --quiet >/dev/null 2>"$f.err"; then
     echo "PULL-FAILED: $(cat "$f.err")"
     rm -f "$f" "$f.err"
@@ -252,7 +252,7 @@ read_state() {
 read_state_pull() {
   case $1 in
     logs)
-      local f=$T/pull-logs.$RANDOM.parquet
+      local f=$T/pull-logs.$BASHPID.parquet
       if ! "$M" pull-all -C "$R" --logs logged --output "$f" --quiet >/dev/null 2>"$f.err"; then
         echo "PULL-FAILED: $(cat "$f.err")"
       else

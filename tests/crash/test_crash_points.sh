@@ -12,12 +12,12 @@
 #    repair to the next write's recovery instead);
 #  - the next write succeeds and adds exactly its rows.
 # Then `morsel compact` and `morsel compute` killed at each point: rows unchanged.
-# MS_CRASH_ROWS sets the batch size (default 3000).
+# MS_CRASH_ROWS sets the batch size (default 1000).
 set -euo pipefail
 source "$(dirname "$0")/../lib/cli_test_common.sh" crash-points
 source "$(dirname "$0")/crash_lib.sh"
 
-ROWS=${MS_CRASH_ROWS:-3000}
+ROWS=${MS_CRASH_ROWS:-1000}
 make_repo
 next_seq=10000000
 repair_turn=0
@@ -39,6 +39,11 @@ after_kill() {
   local kind=$1 label=$2 ds
   ds=$(dataset_of "$kind")
   check_all "$kind" "$label" --prepared-ok
+  if grep -q 'committed=0 aborted=0 prepared=0' <<<"$REG_INFO"; then
+    # no record yet (the dataset's first write died before its commit began): data-status
+    # does not know the dataset (it lists datasets from the registry)
+    return 0
+  fi
   run_rc "$M" data-status -C "$R" "$ds"
   if grep -q 'prepared=1' <<<"$REG_INFO"; then
     [ $rc = 1 ] || fail "$label: data-status rc=$rc with a prepared record pending: $out $err"
@@ -97,8 +102,8 @@ for kind in dir_src hive_src pq_src csv_src logs; do
     LC_ALL=C sort -m "$T/state.$kind" "$T/batch.keys" >"$T/new.$kind"
     cp "$T/new.$kind" "$T/state.$kind"
     expect_state "$kind" "$T/state.$kind" "$label, next write" --no-pull
-    check_all "$kind" "$label, next write"
   done
+  check_all "$kind" "$kind, after the last next write"
   run_rc "$M" data-status -C "$R" "$(dataset_of "$kind")"
   [ $rc = 0 ] || fail "$kind: data-status at the end rc=$rc: $out"
 done
