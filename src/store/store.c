@@ -41,7 +41,9 @@
 #include <unistd.h>
 
 #include "morsel/alloc.h"
+#include "morsel/dataset.h"
 #include "morsel/fs.h"
+#include "morsel/table.h"
 #include "store/store_int.h"
 
 #define MS_STORE_DEFAULT_RETENTION 3600
@@ -289,6 +291,56 @@ static ms_status read_reg_state(ms_store *s, reg_state *rs, ms_error *err) {
   return MS_OK;
 }
 
+/* The rows of a single-file dataset, read back when recovery (or an abort) finds that a
+ * writer's rewrite landed but its counts were never recorded (killed between the rename
+ * and finish): without this the committed record would say 0 rows and data-status would
+ * report them. -1 when the file cannot be read (the record is then committed without
+ * counts, as before). Rare, so a one-column read is cheap enough. */
+static int64_t single_file_rows(const char *path) {
+  ms_dataset *ds = NULL;
+  int64_t rows = -1;
+  if (ms_dataset_open(ms_fs_local(), path, NULL, &ds, NULL) == MS_OK &&
+      ms_dataset_num_fields(ds) > 0) {
+    const char *col = ms_dataset_field(ds, 0)->name;
+    ms_dataset_read_options ro = {0};
+    ro.columns = &col;
+    ro.n_columns = 1;
+    ms_table *t = NULL;
+    if (ms_dataset_read(ds, &ro, &t, NULL, NULL) == MS_OK) {
+      rows = ms_table_num_rows(t);
+      ms_table_release(t);
+    }
+  }
+  ms_dataset_close(ds);
+  return rows;
+}
+
+/* Marks a single-file record committed with the file's current identity and, when the
+ * file can be read, its rows (rows_added against the last committed record before it). */
+static ms_status single_commit_recovered(ms_store *s, const ms_reg_data_commit *all, int n,
+                                         const ms_reg_data_commit *rec, const char *ident,
+                                         ms_error *err) {
+  int64_t rows = single_file_rows(s->root);
+  if (rows < 0)
+    return ms_registry_data_finish(s->reg, s->project, s->dataset, rec->generation, true,
+                                   ident, err);
+  int64_t before = 0, before_gen = 0;
+  for (int i = 0; i < n; i++)
+    if (!strcmp(all[i].state, "committed") && all[i].generation < rec->generation &&
+        all[i].generation >= before_gen) {
+      before_gen = all[i].generation;
+      before = all[i].total_rows;
+    }
+  ms_reg_data_commit counts = {0};
+  counts.rows_added = rows - before;
+  counts.files_added =
+      rec->identity_before && strcmp(rec->identity_before, "absent") == 0 ? 1 : 0;
+  counts.total_rows = rows;
+  counts.total_files = 1;
+  return ms_registry_data_finish_counts(s->reg, s->project, s->dataset, rec->generation,
+                                        &counts, ident, err);
+}
+
 static ms_status recover_locked(ms_store *s, int *out_resolved, ms_error *err) {
   if (out_resolved) *out_resolved = 0;
   if (!s->reg) return MS_OK;
@@ -314,8 +366,11 @@ static ms_status recover_locked(ms_store *s, int *out_resolved, ms_error *err) {
       have_manifest = true;
       committed = m.generation == c[i].generation;
     }
-    st = ms_registry_data_finish(s->reg, s->project, s->dataset, c[i].generation, committed,
-                                 after, err);
+    if (s->single_file && committed)
+      st = single_commit_recovered(s, c, n, &c[i], after, err);
+    else
+      st = ms_registry_data_finish(s->reg, s->project, s->dataset, c[i].generation, committed,
+                                   after, err);
     if (st == MS_OK && out_resolved) (*out_resolved)++;
   }
   ms_manifest_reset(&m);
