@@ -78,6 +78,7 @@ after_kill() {
   if [ $repair_turn = 1 ]; then
     run_rc "$M" data-status -C "$R" "$ds" --repair
     [ $rc = 0 ] || fail "$label: data-status --repair rc=$rc: $out $err"
+    check_all "$kind" "$label, after --repair"
   fi
 }
 
