@@ -7,9 +7,10 @@
 #    (killed before the commit point: after-data, mid-data, after-prepare) or the old plus
 #    the batch's rows (after-rename, after-commit), compared with the batches sent;
 #  - every live file is complete and readable, no temporary or uncommitted file is visible;
-#  - the registry has at most one prepared record, for the next generation only, and
-#    `morsel data-status` agrees at once or after `--repair` (every other kill leaves the
-#    repair to the next write's recovery instead);
+#  - the registry has at most one prepared record, for the next generation only;
+#    `morsel data-status` disagrees exactly while one is pending; kills after-data and
+#    after-rename are repaired with `--repair` (then the registry must agree exactly,
+#    row totals included), the others are left to the next write's recovery;
 #  - the next write succeeds and adds exactly its rows.
 # Then `morsel compact` and `morsel compute` killed at each point: rows unchanged.
 # MS_CRASH_ROWS sets the batch size (default 1000).
