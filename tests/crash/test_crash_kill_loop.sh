@@ -3,7 +3,7 @@
 # directory, a hive-partitioned, a single Parquet and a single CSV source, write-logs,
 # compact, compute, get-historical-features --save-dataset - a first run measures how long
 # the batch takes; then each iteration starts the writer, kills it with SIGKILL after a
-# random delay in [0, 1.3 x that time], and checks:
+# random delay in [0, 0.9 x that time], and checks:
 #  - readers (`morsel cat` on the path and `morsel pull-all`) see exactly the state before
 #    or after the batch (row multisets compared with the batches sent; compaction and
 #    compute must not change what is read at all);
@@ -93,7 +93,7 @@ for kind in dir_src hive_src pq_src csv_src logs; do
   timed "${W[@]}"
   LC_ALL=C sort -m "$T/state.$kind" "$T/batch.keys" >"$T/new.$kind"
   cp "$T/new.$kind" "$T/state.$kind"
-  maxms=$((took_ms * 13 / 10 + 1))
+  maxms=$((took_ms * 9 / 10 + 1))
   for i in $(seq 1 "$ITERS"); do
     label="$kind iteration $i (seed $SEED)"
     gen_batch "$kind" $next_seq "$ROWS" "$T/batch.csv"
@@ -148,7 +148,7 @@ for kind in dir_src hive_src; do
       rm -rf "$T/measure" && cp -a "$R" "$T/measure"
       timed "$M" compact -C "$T/measure" "$(src_view "$kind")" --quiet
       rm -rf "$T/measure"
-      cmaxms=$((took_ms * 13 / 10 + 1))
+      cmaxms=$((took_ms * 9 / 10 + 1))
     fi
     run_and_kill $cmaxms "$M" compact -C "$R" "$(src_view "$kind")" --quiet
     [ $wrc = 0 ] || [ $wrc = 137 ] || fail "$label: compact rc=$wrc: $(cat "$T/w.err")"
@@ -171,7 +171,7 @@ timed "$M" compute -C "$R" agg_fv --quiet
 read_cat "$(src_path agg)" "$SNAPCOLS" >"$T/snap.ref"
 [ -s "$T/snap.ref" ] || fail "compute wrote no snapshot rows"
 timed "$M" compute -C "$R" agg_fv --quiet
-maxms=$((took_ms * 13 / 10 + 1))
+maxms=$((took_ms * 9 / 10 + 1))
 for i in $(seq 1 "$ITERS"); do
   label="compute iteration $i (seed $SEED)"
   run_and_kill $maxms "$M" compute -C "$R" agg_fv --quiet
@@ -190,7 +190,7 @@ awk -F, 'BEGIN { print "driver_id,event_timestamp" }
 timed "$M" get-historical-features -C "$R" --entity-df "$T/entities.csv" --features dir_fv:seq,dir_fv:val \
   --output "$T/hist.parquet" --save-dataset sd_ref --quiet
 "$M" cat "$T/hist.parquet" --format csv | LC_ALL=C sort >"$T/hist.ref"
-maxms=$((took_ms * 13 / 10 + 1))
+maxms=$((took_ms * 9 / 10 + 1))
 for i in $(seq 1 "$ITERS"); do
   label="save-dataset iteration $i (seed $SEED)"
   sd="$R/data/storage/saved_datasets/sd_$i.parquet"
