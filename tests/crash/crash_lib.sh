@@ -64,12 +64,6 @@ LOGCOLS=driver_id,dir_fv__seq,dir_fv__val
 
 # Builds the repository in $R and applies it. Sizes (rows of the hand-placed files) are
 # small; agg_src gets AGG_ROWS rows (default 20000) so that compute takes measurable time.
-# TRANSITIONAL (remove once write-logs is on main): the log destination is a target only
-# when this morsel has write-logs.
-if "$M" help write-logs >/dev/null 2>&1; then HAVE_LOGS=1; else HAVE_LOGS=0; fi
-APPEND_KINDS="dir_src hive_src pq_src csv_src"
-[ $HAVE_LOGS = 0 ] || APPEND_KINDS="$APPEND_KINDS logs"
-
 make_repo() {
   mkdir -p "$R/data/dir" "$R/data/hive/event_date=2024-01-01" "$R/data/agg"
   cat >"$R/feature_store.yaml" <<'EOF'
@@ -164,10 +158,6 @@ EOF
   "$M" convert "$T/init_dir.csv" "$R/data/dir/initial.parquet" >/dev/null
   gen_rows 100 100 hive | awk -F, 'NR == 1 { sub(/,event_date$/, ""); print; next } $6 == "2024-01-01" { sub(/,[^,]*$/, ""); print }' >"$T/init_hive.csv"
   "$M" convert "$T/init_hive.csv" "$R/data/hive/event_date=2024-01-01/initial.parquet" >/dev/null
-  if [ $HAVE_LOGS = 0 ]; then
-    echo "NOTE: this morsel has no write-logs: the log destination is not tested" >&2
-    sed -i '/^feature_services:/,$d' "$R/features.yaml"
-  fi
   gen_rows 200 100 >"$T/init_pq.csv"
   "$M" convert "$T/init_pq.csv" "$R/data/single.parquet" >/dev/null
   gen_rows 300 100 >"$R/data/single.csv"
@@ -177,7 +167,6 @@ EOF
   [ $rc = 0 ] || { echo "apply failed: $out $err" >&2; exit 1; }
   # the log destination starts with one committed batch (a reader of a destination without
   # any file is an error, not an empty state)
-  [ $HAVE_LOGS = 1 ] || return 0
   gen_logs 500 100 >"$T/init_logs.csv"
   run_rc "$M" write-logs -C "$R" --feature-service logged --input "$T/init_logs.csv" --quiet
   [ $rc = 0 ] || { echo "initial write-logs failed: $out $err" >&2; exit 1; }

@@ -40,7 +40,7 @@ appender() {
 }
 
 base=10000000
-for kind in $APPEND_KINDS; do
+for kind in dir_src hive_src pq_src csv_src logs; do
   init_state "$kind"
   before=$(committed_count "$kind")
   pids=()

@@ -83,7 +83,7 @@ after_kill() {
 }
 
 # ---- appends ----
-for kind in $APPEND_KINDS; do
+for kind in dir_src hive_src pq_src csv_src logs; do
   init_state "$kind"
   # the measuring run (not killed)
   gen_batch "$kind" $next_seq "$ROWS" "$T/batch.csv"

@@ -60,7 +60,7 @@ after_kill() {
   esac
 }
 
-for kind in $APPEND_KINDS; do
+for kind in dir_src hive_src pq_src csv_src logs; do
   init_state "$kind"
   for point in after-data mid-data after-prepare after-rename after-commit; do
     label="$kind $point"
