@@ -265,6 +265,11 @@ ms_status ms_repo_source_fields(const ms_repo *repo, const ms_source_def *src, m
                                 int *out_n, ms_error *err);
 void ms_repo_fields_free(ms_field *fields, int n); /* NULL is allowed */
 
+/* The column type of a declared dtype (bool, int32, int64, float32, float64, string, bytes,
+ * date, timestamp); `timestamp` becomes timestamp_type, since a declaration carries no unit
+ * or zone (the type checker reads naive ns, feature logs write us UTC). */
+ms_datatype ms_repo_dtype_type(const char *dtype, ms_datatype timestamp_type);
+
 /* Registry objects and lineage edges for the whole repository. The arrays and strings are
  * owned by the repo and live until ms_repo_free. */
 ms_status ms_repo_objects(ms_repo *repo, const ms_reg_object **out_objects, int *out_n,

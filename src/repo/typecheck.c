@@ -141,9 +141,7 @@ static const char *dtype_of(const ms_datatype *t) {
   }
 }
 
-/* The column type a declared dtype reads as (timestamps as naive ns: the zone of a view's
- * feature is not declared). */
-static ms_datatype type_of_dtype(const char *dtype) {
+ms_datatype ms_repo_dtype_type(const char *dtype, ms_datatype timestamp_type) {
   if (!strcmp(dtype, "bool")) return ms_type(MS_TYPE_BOOL);
   if (!strcmp(dtype, "int32")) return ms_type(MS_TYPE_INT32);
   if (!strcmp(dtype, "int64")) return ms_type(MS_TYPE_INT64);
@@ -152,7 +150,13 @@ static ms_datatype type_of_dtype(const char *dtype) {
   if (!strcmp(dtype, "string")) return ms_type(MS_TYPE_UTF8);
   if (!strcmp(dtype, "bytes")) return ms_type(MS_TYPE_BINARY);
   if (!strcmp(dtype, "date")) return ms_type(MS_TYPE_DATE32);
-  return ms_type_timestamp(MS_UNIT_NANO, "");
+  return timestamp_type; /* "timestamp" (the loader admits no other name) */
+}
+
+/* The column type a declared dtype reads as (timestamps as naive ns: the zone of a view's
+ * feature is not declared). */
+static ms_datatype type_of_dtype(const char *dtype) {
+  return ms_repo_dtype_type(dtype, ms_type_timestamp(MS_UNIT_NANO, ""));
 }
 
 /* The rule for a declared dtype over an inferred type: equal, or float64 for int64. */

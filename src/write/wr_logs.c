@@ -63,18 +63,8 @@ static ms_status no_service(const ms_repo *repo, const char *name, ms_error *err
 
 static ms_datatype ts_us_utc(void) { return ms_type_timestamp(MS_UNIT_MICRO, "UTC"); }
 
-/* The column type of a declared dtype in a log. */
-static ms_datatype log_type_of_dtype(const char *dtype) {
-  if (!strcmp(dtype, "bool")) return ms_type(MS_TYPE_BOOL);
-  if (!strcmp(dtype, "int32")) return ms_type(MS_TYPE_INT32);
-  if (!strcmp(dtype, "int64")) return ms_type(MS_TYPE_INT64);
-  if (!strcmp(dtype, "float32")) return ms_type(MS_TYPE_FLOAT32);
-  if (!strcmp(dtype, "float64")) return ms_type(MS_TYPE_FLOAT64);
-  if (!strcmp(dtype, "string")) return ms_type(MS_TYPE_UTF8);
-  if (!strcmp(dtype, "bytes")) return ms_type(MS_TYPE_BINARY);
-  if (!strcmp(dtype, "date")) return ms_type(MS_TYPE_DATE32);
-  return ts_us_utc(); /* "timestamp" (the loader admits no other name) */
-}
+/* The column type of a declared dtype in a log (timestamps as us UTC, Feast's log type). */
+static ms_datatype log_type_of_dtype(const char *dtype) { return ms_repo_dtype_type(dtype, ts_us_utc()); }
 
 /* A join key without a declared value_type: its logical column in the view's source. */
 static ms_status key_type(const ms_repo *repo, const ms_log_col *c, ms_datatype *out,
